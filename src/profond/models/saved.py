@@ -1,0 +1,113 @@
+"""A trained model as it is saved with a run and loaded back by evaluate, predict and serve.
+
+On disk, a saved model is a folder with two files:
+
+- ``model.json``: :class:`ModelCard` (family, config, input shape, classes, preprocessing, ...)
+- ``weights.pt``: the state dict, loaded with ``torch.load(weights_only=True)``; nothing is
+  ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from profond.atomic import atomic_write, atomic_write_text
+from profond.data.preprocess import Preprocessing
+from profond.errors import ProfondError
+
+
+@dataclass
+class ModelCard:
+    """What is needed to rebuild a model and feed it raw inputs.
+
+    Attributes:
+        family: the ``--model`` name (``"mlp"``, ``"cnn"``, ...).
+        task: the task name (``"classification"``, ``"forecasting"``, ...).
+        data: the ``--data`` name it was trained on.
+        config: the model's keyword arguments for :func:`profond.models.build_model`.
+        input_shape: per-sample input shape, e.g. ``[1, 28, 28]``.
+        classes: class names (empty for regression/generation).
+        preprocessing: :meth:`Preprocessing.to_dict` of the training transform.
+        run_id: the MLflow run that produced it (empty when not tracked).
+        metrics: final test metrics at training time.
+        extra: task-specific facts (vocabulary, series scale, horizon, ...).
+    """
+
+    family: str
+    task: str
+    data: str
+    config: dict[str, Any]
+    input_shape: list[int]
+    classes: list[str] = field(default_factory=list)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    run_id: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference (eval mode, on the CPU) with its card."""
+
+    model: nn.Module
+    card: ModelCard
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing.from_dict(self.card.preprocessing) if self.card.preprocessing else Preprocessing()
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.card.input_shape)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card.classes)
+
+    @property
+    def run_id(self) -> str:
+        return self.card.run_id
+
+
+def save_model(folder: str | Path, model: nn.Module, card: ModelCard) -> Path:
+    """Write ``model.json`` and ``weights.pt`` into ``folder`` (atomically, each)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    atomic_write(folder / "weights.pt", lambda tmp: torch.save(state, tmp))
+    atomic_write_text(folder / "model.json", json.dumps(asdict(card), indent=2, default=float))
+    return folder
+
+
+def load_model(folder: str | Path) -> LoadedModel:
+    """Rebuild the model described by ``folder/model.json`` and load its weights safely."""
+    from profond.models import build_model
+
+    folder = Path(folder)
+    card_path, weights_path = folder / "model.json", folder / "weights.pt"
+    if not card_path.is_file() or not weights_path.is_file():
+        raise ProfondError(f"no saved model in {folder} (expected model.json and weights.pt)")
+    try:
+        card = ModelCard(**json.loads(card_path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ProfondError(f"{card_path} is not a valid model card: {exc}") from None
+    model = build_model(card.family, card.config)
+    try:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as exc:  # corrupt file or weights of another architecture
+        raise ProfondError(f"cannot load weights from {weights_path}: {exc}") from None
+    model.eval()
+    return LoadedModel(model=model, card=card)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The module inside DistributedDataParallel or torch.compile wrappers."""
+    inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+    return _unwrap(inner) if isinstance(inner, nn.Module) else model

@@ -1,0 +1,102 @@
+"""What a trainer needs to know about a kind of learning problem.
+
+The :class:`~profond.train.trainer.Trainer` owns the loop (epochs, batches, optimizers,
+schedules, clipping, NaN detection, checkpoints, callbacks); a :class:`Task` owns what differs
+between problems: the loss of a batch, the validation/test metrics and the figures a person
+wants to see. Classification, forecasting, reconstruction, segmentation, VAE and GAN are tasks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from profond.data.bundle import DataBundle
+    from profond.models.saved import ModelCard
+    from profond.train.config import TrainConfig
+
+
+class Task:
+    """Base class: subclasses implement :meth:`training_step` and :meth:`evaluate`.
+
+    Attributes:
+        name: the task's name, as listed by ``profond data list`` (``"classification"``, ...).
+        monitor: the validation metric early stopping and best-weights restore watch
+            (a key returned by :meth:`evaluate`, without the ``val_`` prefix).
+        monitor_mode: ``"min"`` or ``"max"``.
+        manual_optimization: when True the trainer calls :meth:`manual_step` instead of
+            doing backward/step itself (GANs: two optimizers).
+    """
+
+    name = "task"
+    monitor = "loss"
+    monitor_mode = "min"
+    manual_optimization = False
+
+    def __init__(self, data: DataBundle) -> None:
+        self.data = data
+
+    def configure_optimizers(
+        self, model: nn.Module, config: TrainConfig
+    ) -> list[torch.optim.Optimizer]:
+        """One optimizer over all parameters, as ``config`` says. GANs return two."""
+        from profond.train.optim import build_optimizer
+
+        return [build_optimizer(model.parameters(), config)]
+
+    def training_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the scalar loss of one batch (the trainer does backward and step)."""
+        raise NotImplementedError
+
+    def manual_step(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizers: list[torch.optim.Optimizer],
+    ) -> torch.Tensor:
+        """Do backward and step(s) yourself; return the (detached) loss to report."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
+    ) -> dict[str, float]:
+        """Metrics on a whole split, e.g. ``{"loss": 0.31, "accuracy": 0.89}`` (no prefix).
+
+        The trainer calls it with the validation split each epoch (and prefixes ``val_``) and
+        with the test split at the end (prefix ``test_``). ``model`` is in eval mode.
+        """
+        raise NotImplementedError
+
+    def figures(
+        self, model: nn.Module, data: DataBundle, outdir: Path, history: dict[str, list[float]]
+    ) -> list[Path]:
+        """Write this task's PNG figures into ``outdir``; return their paths."""
+        return []
+
+    def final_metrics(self, model: nn.Module, data: DataBundle) -> dict[str, float]:
+        """Extra final metrics logged without prefix (baselines, a GAN's quality score, ...)."""
+        return {}
+
+    @staticmethod
+    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
+        """Turn what a user gives ``profond predict`` (a file path or a text) into a batch.
+
+        Shape: returns ``(B, *card.input_shape)``, already preprocessed as in training.
+        Raises :class:`~profond.errors.ProfondError` naming the expected shape/format.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
+        """Turn the model's output batch into one JSON-ready dict per sample."""
+        raise NotImplementedError
+
+    def epoch_figures(self, model: nn.Module, data: DataBundle, outdir: Path, epoch: int) -> list[Path]:
+        """Figures written after every epoch (e.g. a GAN's samples grid); default none."""
+        return []

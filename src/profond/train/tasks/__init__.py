@@ -1,0 +1,29 @@
+"""Task name → :class:`~profond.train.task.Task` class, imported when used.
+
+A task is built as ``TaskClass(bundle)`` from the :class:`~profond.data.bundle.DataBundle` it
+trains on; loss hyperparameters (β of a VAE, noise of a denoising autoencoder, ...) are read
+from the model's config (``model.config``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from profond.errors import ProfondError
+from profond.train.task import Task
+
+TASK_CLASSES: dict[str, str] = {
+    "classification": "profond.train.tasks.classification:ClassificationTask",
+    "forecasting": "profond.train.tasks.forecasting:ForecastingTask",
+    "reconstruction": "profond.train.tasks.reconstruction:ReconstructionTask",
+    "segmentation": "profond.train.tasks.segmentation:SegmentationTask",
+    "vae": "profond.train.tasks.vae:VAETask",
+    "gan": "profond.train.tasks.gan:GANTask",
+}
+
+
+def task_class(name: str) -> type[Task]:
+    if name not in TASK_CLASSES:
+        raise ProfondError(f"unknown task {name!r}; expected one of {', '.join(TASK_CLASSES)}")
+    module_name, class_name = TASK_CLASSES[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
