@@ -5,6 +5,8 @@ On disk, a saved model is a folder with two files:
 - ``model.json``: :class:`ModelCard` (family, config, input shape, classes, preprocessing, ...)
 - ``weights.pt``: the state dict, loaded with ``torch.load(weights_only=True)``; nothing is
   ever unpickled.
+- ``drift_reference.json`` (optional): training-time statistics the server's drift monitor
+  compares live inputs with.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class LoadedModel:
 
     model: nn.Module
     card: ModelCard
+    drift_reference: dict[str, Any] | None = None  # ``drift_reference.json`` when saved
 
     @property
     def preprocessing(self) -> Preprocessing:
@@ -104,7 +107,9 @@ def load_model(folder: str | Path) -> LoadedModel:
     except Exception as exc:  # corrupt file or weights of another architecture
         raise ProfondError(f"cannot load weights from {weights_path}: {exc}") from None
     model.eval()
-    return LoadedModel(model=model, card=card)
+    reference_path = folder / "drift_reference.json"
+    reference = json.loads(reference_path.read_text()) if reference_path.is_file() else None
+    return LoadedModel(model=model, card=card, drift_reference=reference)
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
