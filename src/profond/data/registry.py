@@ -49,6 +49,7 @@ class DatasetSpec:
         description: one line for ``profond data list``.
         load: ``load(options) -> DataBundle``.
         status: ``status(options) -> str``: where the files are, or what would be downloaded.
+        default_epochs: what ``profond train`` runs when ``--epochs`` is not given.
     """
 
     name: str
@@ -56,6 +57,7 @@ class DatasetSpec:
     description: str
     load: Callable[[DataOptions], DataBundle]
     status: Callable[[DataOptions], str]
+    default_epochs: int = 10  # epochs of `profond train` when --epochs is not given
 
 
 DATASET_MODULES: dict[str, str] = {

@@ -40,6 +40,9 @@ class Task:
     def __init__(self, data: DataBundle) -> None:
         self.data = data
 
+    def setup(self, config: TrainConfig, device: torch.device) -> None:
+        """Called once by the trainer before the first epoch (e.g. to place class weights)."""
+
     def configure_optimizers(
         self, model: nn.Module, config: TrainConfig
     ) -> list[torch.optim.Optimizer]:

@@ -1,0 +1,121 @@
+"""Classification: cross-entropy on logits; accuracy, F1, ROC-AUC and the confusion matrix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from profond.data.bundle import DataBundle
+from profond.data.imaging import decode_image
+from profond.errors import ProfondError
+from profond.models.saved import ModelCard
+from profond.train.config import TrainConfig
+from profond.train.metrics import classification_metrics
+from profond.train.plots import confusion_matrix_figure, training_curves
+from profond.train.task import Task
+
+
+class ClassificationTask(Task):
+    """Targets ``y`` are ``(N,)`` int64 class ids; the model returns ``(B, num_classes)`` logits."""
+
+    name = "classification"
+    monitor = "loss"
+    monitor_mode = "min"
+
+    def __init__(self, data: DataBundle) -> None:
+        super().__init__(data)
+        self.class_weights: torch.Tensor | None = None
+
+    def setup(self, config: TrainConfig, device: torch.device) -> None:
+        if config.class_weights == "balanced":
+            # inverse class frequency, scaled so that the mean weight is 1 (as scikit-learn's)
+            counts = torch.bincount(self.data.y_train, minlength=self.data.num_classes).double()
+            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+            self.class_weights = weights.float().to(device)
+
+    def training_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        from profond.data.augment import maybe_augment
+
+        return F.cross_entropy(model(maybe_augment(model, x)), y, weight=self.class_weights)
+
+    @torch.no_grad()
+    def predict_proba(self, model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """Shape: ``(N, *input_shape)`` → ``(N, num_classes)`` probabilities (on the CPU)."""
+        device = next(model.parameters()).device
+        step = max(batch_size, 512)  # no gradients: larger batches are faster
+        out = [F.softmax(model(x[i : i + step].to(device)), dim=1).cpu() for i in range(0, len(x), step)]
+        return torch.cat(out) if out else torch.empty(0, self.data.num_classes)
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict[str, float]:
+        probs = self.predict_proba(model, x, batch_size)
+        loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), y).item()
+        metrics = classification_metrics(y.numpy(), probs.numpy())
+        return {"loss": loss, **metrics}
+
+    def figures(self, model: nn.Module, data: DataBundle, outdir: Path, history: dict[str, list[float]]) -> list[Path]:
+        probs = self.predict_proba(model, data.x_test, 512)
+        details = classification_metrics(data.y_test.numpy(), probs.numpy(), with_details=True)
+        outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / "test_report.json").write_text(
+            json.dumps({"classes": data.classes, **details}, indent=2), encoding="utf-8"
+        )
+        return [
+            training_curves(history, outdir / "training_curves.png"),
+            confusion_matrix_figure(details["confusion_matrix"], data.classes, outdir / "confusion_matrix.png"),
+            outdir / "test_report.json",
+        ]
+
+    @staticmethod
+    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
+        """An image file (PNG/JPEG), a ``.npy`` array of raw values, or text for text models."""
+        from profond.data.preprocess import Preprocessing
+
+        prep = Preprocessing.from_dict(card.preprocessing)
+        shape = tuple(card.input_shape)
+        if card.extra.get("vocab") is not None:
+            from profond.data.text import encode_text
+
+            return encode_text(source, card)
+        path = Path(source)
+        if not path.is_file():
+            raise ProfondError(f"input file not found: {source}")
+        if path.suffix.lower() == ".npy":
+            try:
+                array = np.load(path, allow_pickle=False)
+            except ValueError as exc:
+                raise ProfondError(f"{path} is not a readable .npy array: {exc}") from None
+            return raw_to_batch(array, shape, prep)
+        return decode_image(path.read_bytes(), shape, prep)
+
+    @staticmethod
+    def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
+        probs = F.softmax(output, dim=1)
+        return [
+            {
+                "class": int(p.argmax()),
+                "label": card.classes[int(p.argmax())] if card.classes else str(int(p.argmax())),
+                "probabilities": [round(float(v), 6) for v in p],
+            }
+            for p in probs
+        ]
+
+
+def raw_to_batch(array: np.ndarray, input_shape: tuple[int, ...], prep: Any) -> torch.Tensor:
+    """Raw values → a preprocessed batch ``(B, *input_shape)``; clear errors on bad shapes."""
+    array = np.asarray(array, dtype=np.float32)
+    size = int(np.prod(input_shape))
+    if array.size == 0 or array.size % size:
+        raise ProfondError(
+            f"input of shape {array.shape} does not fit the model's input shape {list(input_shape)} "
+            f"({size} values per sample)"
+        )
+    if not np.isfinite(array).all():
+        raise ProfondError("input contains NaN or infinite values")
+    return prep.apply(torch.from_numpy(array.reshape(-1, *input_shape)))
