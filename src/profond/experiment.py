@@ -143,7 +143,7 @@ def train_run(spec: RunSpec, stream: Any = None, resume_run_id: str | None = Non
             _save_drift_reference(folder, model, bundle)
             tracker.log_artifacts(folder, MODEL_ARTIFACT)
             if spec.log_mlflow_model or spec.register_as:
-                _log_mlflow_model(spec, tracker, model, bundle)
+                _log_mlflow_model(spec, tracker, model, bundle, reporter)
             tracker.finish("FINISHED")
     barrier(dist_context)
     shutdown(dist_context)
@@ -205,10 +205,13 @@ def _save_drift_reference(folder: Path, model: torch.nn.Module, bundle: DataBund
     save_reference(folder, build_reference(model, bundle.x_train))
 
 
-def _log_mlflow_model(spec: RunSpec, tracker: MLflowTracker, model: torch.nn.Module, bundle: DataBundle) -> None:
+def _log_mlflow_model(
+    spec: RunSpec, tracker: MLflowTracker, model: torch.nn.Module, bundle: DataBundle, reporter: ProgressReporter
+) -> None:
     """An MLflow-format copy of the model with an input signature, for MLflow's own tools.
 
-    profond itself never loads it (it is pickled); it loads the state dict in ``profond_model``.
+    profond itself loads the state dict in ``profond_model``; this copy is for ``mlflow models
+    serve`` and the registry. Failing to write it does not fail the run.
     """
     import mlflow
     from mlflow.models import infer_signature
@@ -219,12 +222,16 @@ def _log_mlflow_model(spec: RunSpec, tracker: MLflowTracker, model: torch.nn.Mod
     with torch.no_grad():
         output = model(example)
     mlflow.set_tracking_uri(tracking_uri(spec.tracking_uri))
-    with mlflow.start_run(run_id=tracker.run_id):
-        mlflow.pytorch.log_model(
-            model,
-            name="model",
-            signature=infer_signature(example.numpy(), output.numpy()),
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-            registered_model_name=spec.register_as,
-        )
+    try:
+        with mlflow.start_run(run_id=tracker.run_id):
+            mlflow.pytorch.log_model(
+                model.eval(),
+                name="model",
+                signature=infer_signature(example.numpy(), output.numpy()),
+                input_example=example.numpy(),
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+                registered_model_name=spec.register_as,
+            )
+    except Exception as exc:  # the run and profond's own model are already saved
+        reporter._print(f"warning: the MLflow-format model was not logged ({type(exc).__name__}: {exc})")
 

@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     from profond.train.trainer import FitResult, Trainer
 
 
+# Logged to MLflow but left out of the one-line epoch summary, to keep it readable.
+HIDDEN_IN_PROGRESS = ("epoch_time_s", "lr", "precision_macro", "recall_macro", "roc_auc_ovr")
+
+
 class Callback:
     """Observes a run; every hook is optional. Only rank 0 calls them in distributed runs."""
 
@@ -60,7 +64,7 @@ class ProgressReporter(Callback):
         epochs_done = epoch + 1 - self._start_epoch
         per_epoch = (time.perf_counter() - self._fit_start) / epochs_done
         eta = per_epoch * (trainer.config.epochs - epoch - 1)
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch_time_s", "lr"))
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if not k.endswith(HIDDEN_IN_PROGRESS))
         if self.batch_bar:
             self.stream.write("\r" + " " * 100 + "\r")
         self._print(
