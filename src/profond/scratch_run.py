@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,8 +84,12 @@ def train_scratch_run(spec: RunSpec, stream: Any = None, resume_run_id: str | No
     clock = _Clock(spec.train)
     reporter.on_fit_start(clock, 0)  # type: ignore[arg-type]
 
+    last = [time.perf_counter()]
+
     def on_epoch_end(epoch: int, logs: dict[str, float]) -> None:
-        logs = {k: float(v) for k, v in logs.items()}
+        now = time.perf_counter()
+        logs = {**{k: float(v) for k, v in logs.items()}, "epoch_time_s": now - last[0]}
+        last[0] = now
         tracker.log_metrics(logs, step=epoch - 1)
         reporter.on_epoch_end(clock, epoch - 1, logs)  # type: ignore[arg-type]
 
