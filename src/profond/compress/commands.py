@@ -1,0 +1,68 @@
+"""``profond export``: write a trained model in a portable format (ONNX)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from profond.errors import ProfondError
+
+FORMATS = ("onnx",)
+
+
+def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``export`` command to the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export a trained model to ONNX",
+        description="Export a trained model to ONNX (dynamic batch axis), checked against "
+        "PyTorch with onnxruntime to 1e-5.",
+    )
+    parser.add_argument("run_id", nargs="?", help="the MLflow run whose model to export")
+    parser.add_argument("--model-dir", help="a saved-model folder instead of a run")
+    parser.add_argument("--model-uri", help="a registry URI instead of a run, e.g. models:/name/3")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLflow's own)")
+    parser.add_argument("--format", choices=FORMATS, default="onnx", help="the export format")
+    parser.add_argument("--out", help="the file to write (default: ./<run id or folder>.onnx)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.set_defaults(func=run_export)
+    return parser
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Handler of ``profond export``; prints the written path and returns the exit status."""
+    from profond.compress.onnx_export import export_onnx
+    from profond.serve.config import ModelSource
+
+    source = ModelSource(
+        run_id=args.run_id,
+        model_dir=args.model_dir,
+        model_uri=args.model_uri,
+        tracking_uri=args.tracking_uri,
+    )
+    stem = args.run_id or (Path(args.model_dir).name if args.model_dir else "model")
+    out = Path(args.out) if args.out else Path(f"{stem}.{args.format}")
+    if out.exists() and not args.force:
+        raise ProfondError(f"{out} already exists; choose another --out or pass --force")
+    loaded = source.load()
+    export_onnx(loaded, out)
+    print(out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m profond.compress.commands``: the export command on its own."""
+    parser = argparse.ArgumentParser(prog="profond")
+    add_export_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["export", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.func(args)
+    except ProfondError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

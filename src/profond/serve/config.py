@@ -1,0 +1,146 @@
+"""How a prediction server is configured, and where its model comes from.
+
+:class:`ServeConfig` is the one object that describes a server (built by ``profond serve`` or by
+a test); :class:`ModelSource` names the model it serves. A reload always reads the configured
+source again, never a path a client sends.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from profond.errors import ProfondError
+from profond.models.saved import LoadedModel, load_model
+
+RUNTIMES = ("torch", "onnx")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Exactly one place a served model is read from.
+
+    Args:
+        run_id: an MLflow run id whose saved-model artifact is downloaded.
+        model_dir: a saved-model folder (``model.json`` + ``weights.pt``).
+        model_uri: a registry URI such as ``models:/name/3``.
+        tracking_uri: the MLflow tracking URI for ``run_id``/``model_uri`` (None: MLflow's own
+            default, i.e. ``$MLFLOW_TRACKING_URI``).
+    """
+
+    run_id: str | None = None
+    model_dir: str | None = None
+    model_uri: str | None = None
+    tracking_uri: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [name for name in ("run_id", "model_dir", "model_uri") if getattr(self, name)]
+        if len(given) != 1:
+            raise ProfondError(
+                "give exactly one model source (a RUN_ID, --model-dir DIR or --model-uri URI); "
+                f"received: {', '.join(given) or 'none'}"
+            )
+
+    def describe(self) -> str:
+        return self.model_dir or self.model_uri or f"run {self.run_id}"
+
+    def load(self) -> LoadedModel:
+        """Read the model. Raises :class:`ProfondError` when it cannot be found or read."""
+        if self.model_dir:
+            return load_model(Path(self.model_dir))
+        if importlib.util.find_spec("profond.track.runs") is None:
+            raise ProfondError(
+                "loading a model from a run or a registry URI needs MLflow tracking support, "
+                "which this installation lacks; serve a saved-model folder with --model-dir DIR"
+            )
+        from profond.track import runs
+
+        run_id = self.run_id
+        if self.model_uri:
+            run_id = runs.resolve_model_uri(self.model_uri, uri=self.tracking_uri)
+        assert run_id is not None  # guaranteed by __post_init__
+        return runs.load_run_model(run_id, uri=self.tracking_uri)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything a prediction server needs besides its model.
+
+    Args:
+        source: where the model is read from (at start and on reload).
+        host, port: where uvicorn listens.
+        runtime: ``"torch"`` or ``"onnx"`` (onnxruntime on an exported graph).
+        onnx_path: a ready ``.onnx`` file for ``runtime="onnx"``; None exports one at start.
+        micro_batching: gather concurrent requests into one inference call.
+        max_batch: most rows one inference call takes when micro-batching.
+        max_wait_ms: longest a request waits for others to join its batch.
+        max_instances: most instances one request may send.
+        max_body_bytes: largest request body accepted.
+        token: bearer token that enables ``POST /v1/model/reload``; None disables it.
+        workers: uvicorn worker processes.
+        threads: intra-op threads of the runtime in each worker.
+        drift_window: recent inputs the drift monitor compares with the reference.
+        drift_min_samples: inputs needed before drift is scored.
+        log_level: uvicorn's log level.
+    """
+
+    source: ModelSource
+    host: str = "127.0.0.1"  # loopback: exposing a model is a deliberate choice
+    port: int = 8000  # uvicorn's usual port
+    runtime: str = "torch"  # the model as trained; onnx is the faster path on CPUs
+    onnx_path: str | None = None  # exported at start when not given
+    micro_batching: bool = True  # amortizes per-call overhead under concurrency
+    max_batch: int = 64  # large enough to amortize, small enough to keep p99 low
+    max_wait_ms: float = 2.0  # the latency a lone request may pay to be batched
+    max_instances: int = 256  # per request; a larger job belongs to batch scoring
+    max_body_bytes: int = 8 * 1024 * 1024  # 256 Fashion-MNIST images as JSON fit in ~1.5 MiB
+    token: str | None = None  # no token, no reload endpoint
+    workers: int = 1  # several need PROMETHEUS_MULTIPROC_DIR (set by `profond serve`)
+    threads: int = 1  # small models gain nothing from more; workers would oversubscribe
+    drift_window: int = 500  # ~50 samples per PSI bin
+    drift_min_samples: int = 100  # below this KS and PSI are too noisy to trust
+    log_level: str = "warning"  # uvicorn's access log costs throughput
+
+    def __post_init__(self) -> None:
+        if self.runtime not in RUNTIMES:
+            raise ProfondError(
+                f"unknown runtime {self.runtime!r}; expected one of {', '.join(RUNTIMES)}"
+            )
+        positive = {
+            "port": self.port,
+            "max_batch": self.max_batch,
+            "max_instances": self.max_instances,
+            "max_body_bytes": self.max_body_bytes,
+            "workers": self.workers,
+            "threads": self.threads,
+            "drift_window": self.drift_window,
+            "drift_min_samples": self.drift_min_samples,
+        }
+        for name, value in positive.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ProfondError(f"{name} must be a positive integer, got {name}={value!r}")
+        if not 0 < self.port < 65536:
+            raise ProfondError(f"port must be between 1 and 65535, got port={self.port}")
+        if not 0 <= self.max_wait_ms <= 1000:
+            raise ProfondError(
+                f"max_wait_ms must be in [0, 1000], got max_wait_ms={self.max_wait_ms}"
+            )
+        if self.drift_min_samples > self.drift_window:
+            raise ProfondError(
+                f"drift_min_samples ({self.drift_min_samples}) cannot exceed drift_window "
+                f"({self.drift_window})"
+            )
+        if self.token is not None and len(self.token) < 8:
+            raise ProfondError("the reload token must have at least 8 characters")
+
+    def to_json(self) -> str:
+        """Serialized for worker processes (``PROFOND_SERVE_CONFIG``)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeConfig:
+        values = json.loads(text)
+        values["source"] = ModelSource(**values["source"])
+        return cls(**values)

@@ -1,0 +1,114 @@
+"""Helpers shared by the serving and export tests: a small MLP trained on sklearn digits, saved
+with a drift reference, and a real uvicorn server on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+import torch
+import uvicorn
+
+from profond.data.preprocess import Preprocessing
+from profond.models import build_model
+from profond.models.saved import LoadedModel, ModelCard, save_model
+from profond.serve.app import create_app
+from profond.serve.config import ModelSource, ServeConfig
+from profond.serve.drift import build_reference, save_reference
+
+
+def digits_split() -> dict[str, np.ndarray]:
+    """Raw digits (values 0..16): 1,400 train and 397 test images of shape (8, 8)."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    images, labels = data.images.astype(np.float32), data.target
+    order = np.random.default_rng(0).permutation(len(images))
+    train, test = order[:1400], order[1400:]
+    return {
+        "x_train": images[train],
+        "y_train": labels[train],
+        "x_test": images[test],
+        "y_test": labels[test],
+    }
+
+
+def train_digits_model(folder: Path, digits: dict[str, np.ndarray]) -> Path:
+    """Save an MLP (64 → 32 → 10) trained for 300 steps into ``folder``, with its drift reference."""
+    torch.manual_seed(0)
+    config = {"in_features": 64, "num_classes": 10, "hidden_sizes": [32]}
+    model = build_model("mlp", config)
+    preprocessing = Preprocessing(raw_max=16)
+    x = preprocessing.apply(torch.from_numpy(digits["x_train"])).reshape(-1, 1, 8, 8)
+    y = torch.from_numpy(digits["y_train"]).long()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(300):
+        index = torch.randint(0, len(x), (64,), generator=generator)
+        loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    x_test = preprocessing.apply(torch.from_numpy(digits["x_test"])).reshape(-1, 1, 8, 8)
+    with torch.no_grad():
+        accuracy = (model(x_test).argmax(1).numpy() == digits["y_test"]).mean()
+    card = ModelCard(
+        family="mlp",
+        task="classification",
+        data="digits",
+        config=config,
+        input_shape=[1, 8, 8],
+        classes=[str(i) for i in range(10)],
+        preprocessing=preprocessing.to_dict(),
+        run_id="test",
+        metrics={"test_accuracy": float(accuracy)},
+    )
+    save_model(folder, model, card)
+    save_reference(folder, build_reference(model, x, max_samples=1400))
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_config(model_dir: Path, **overrides: object) -> ServeConfig:
+    values = {"source": ModelSource(model_dir=str(model_dir)), "port": free_port(), **overrides}
+    return ServeConfig(**values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_server(config: ServeConfig, loaded: LoadedModel | None = None) -> Iterator[str]:
+    """A real uvicorn server in a thread; yields its base URL once /ready answers 200."""
+    app = create_app(config, loaded)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=config.host, port=config.port, log_level="error", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://{config.host}:{config.port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not become ready")
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
