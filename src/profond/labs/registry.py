@@ -1,0 +1,38 @@
+"""The list of labs: names mapped to modules, each imported only when asked for.
+
+Adding a lab is adding its module under ``profond/labs/`` with a ``LAB`` and its name here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from profond.errors import ProfondError
+from profond.labs.base import Lab
+
+# Module names under profond.labs, in the order ``profond lab list`` shows them.
+LAB_MODULES: tuple[str, ...] = (
+    "activation_gradients",
+    "adam_vs_sgd",
+)
+
+
+def lab_names() -> list[str]:
+    return list(LAB_MODULES)
+
+
+def get_lab(name: str) -> Lab:
+    """The lab called ``name``.
+
+    Raises:
+        ProfondError: no lab has that name.
+    """
+    if name not in LAB_MODULES:
+        raise ProfondError(f"unknown lab {name!r}; choose one of: {', '.join(LAB_MODULES)}")
+    lab = importlib.import_module(f"profond.labs.{name}").LAB
+    assert lab.name == name, f"module {name} defines a lab named {lab.name}"
+    return lab
+
+
+def all_labs() -> list[Lab]:
+    return [get_lab(name) for name in LAB_MODULES]

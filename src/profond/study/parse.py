@@ -1,0 +1,174 @@
+"""Reading cards out of a markdown question bank.
+
+Two layouts are understood, and may be mixed in one file:
+
+1. Sectioned course questions: a ``# Title``, numbered sections (``# 13. Topic`` or
+   ``## 2. Topic``), questions as headings (``## Q28. …?`` or ``### Q5. …``) followed by a bold
+   answer marker (``**Réponse :**``, ``**Réponse attendue :**``, ``**Answer:**``). The answer
+   runs to a ``---`` rule or the next heading of the question's level or above. Deck:
+   ``Title/Section``.
+2. Flat quiz blocks: ``Question : Topic - Subtopic - text`` (possibly over several lines), then
+   ``Answer : text`` or ``Answer :`` and a multi-line answer, blocks separated by HTML comments.
+   Deck: ``Topic/Subtopic``.
+
+HTML comments are never cards (see :mod:`profond.study.comments`), nor is anything in a fenced
+code block mistaken for a heading or a marker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from profond.study.cards import ParsedCard, Problem, deck_path
+from profond.study.comments import is_fence, strip_comments
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_QUESTION_HEADING = re.compile(r"^Q\s*\d+\s*[.:)-]?\s*(.*)$", re.IGNORECASE)
+_NUMBERED = re.compile(r"^\d+(?:\.\d+)*\s*[.)]?\s+(.+)$")
+# The colon may sit inside or outside the bold: "**Réponse :**" and "**Réponse** :" both occur.
+_ANSWER_MARKER = re.compile(
+    r"^\s*\*\*\s*(?:r[ée]ponse(?:\s+attendue)?|answer|expected\s+answer)\s*:?\s*\*\*\s*:?\s?(.*)$",
+    re.IGNORECASE,
+)
+_FLAT_QUESTION = re.compile(r"^\s*Question\s*:\s?(.*)$")
+_FLAT_ANSWER = re.compile(r"^\s*Answer\s*:\s?(.*)$")
+_RULE = re.compile(r"^ {0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
+_TOPIC_SEPARATOR = re.compile(r"\s+[-–—]\s+")
+# Left by chat exports: ":contentReference[oaicite:3]{index=3}".
+_ARTEFACT = re.compile(r"\s*:?contentReference\[[^\]]*\](?:\{[^}]*\})?")
+
+
+@dataclass(frozen=True)
+class BankParse:
+    """What one bank holds: its cards and what could not be read (with 1-based lines)."""
+
+    cards: list[ParsedCard]
+    problems: list[Problem]
+
+
+@dataclass
+class _OpenCard:
+    """A card being read: its question lines, then its answer lines once the marker is seen."""
+
+    level: int  # heading level of a sectioned question; 0 for a flat block
+    deck: str
+    line: int
+    question: list[str]
+    answer: list[str] | None = None
+
+    def append(self, text: str) -> None:
+        (self.question if self.answer is None else self.answer).append(text)
+
+
+def split_topic(text: str) -> tuple[list[str], str]:
+    """Split ``Topic - Subtopic - question`` into ``(["Topic", "Subtopic"], "question")``.
+
+    At most two leading parts are a deck, so dashes later in the question stay in it.
+    """
+    parts = _TOPIC_SEPARATOR.split(text.strip(), maxsplit=2)
+    return parts[:-1], parts[-1]
+
+
+def clean_text(lines: list[str]) -> str:
+    """Join lines, drop export artefacts and trailing spaces, trim blank lines at both ends."""
+    text = "\n".join(_ARTEFACT.sub("", line).rstrip() for line in lines)
+    return text.strip("\n").strip()
+
+
+def parse_bank(text: str, source: str) -> BankParse:
+    """Read every card of a bank.
+
+    Args:
+        text: the whole file, already decoded.
+        source: its path, used in problems and as the deck when a file has no title.
+
+    Returns:
+        a :class:`BankParse`; a question without an answer, an empty answer or an unterminated
+        comment is a problem, and reading goes on after it.
+    """
+    stripped = strip_comments(text.splitlines())
+    problems = [Problem(source, line, message) for line, message in stripped.problems]
+    cards: list[ParsedCard] = []
+    fallback_title = PurePath(source).stem
+    title: str | None = None
+    section: str | None = None
+    current: _OpenCard | None = None
+    in_fence = False
+
+    def finish() -> None:
+        nonlocal current
+        if current is not None:
+            _finish(current, source, cards, problems)
+        current = None
+
+    for index, line in enumerate(stripped.lines):
+        number = index + 1
+        if in_fence or is_fence(line):
+            in_fence = in_fence != is_fence(line)
+            if current is not None:
+                current.append(line)
+            continue
+        # A comment at the start of a line separates flat blocks; it ends a flat answer.
+        if index in stripped.comment_starts and current is not None:
+            if current.level == 0 and current.answer is not None:
+                finish()
+        heading = _HEADING.match(line)
+        if heading:
+            level, heading_text = len(heading.group(1)), heading.group(2)
+            if current is not None and level > max(current.level, 2):
+                current.append(line)  # a sub-heading inside a question or an answer
+                continue
+            finish()
+            question = _QUESTION_HEADING.match(heading_text)
+            numbered = _NUMBERED.match(heading_text)
+            if question:
+                deck = deck_path([title or fallback_title, section or ""])
+                current = _OpenCard(level, deck, number, [question.group(1)])
+            elif level == 1 and not numbered:
+                title, section = heading_text, None
+            elif level <= 2:
+                section = numbered.group(1) if numbered else heading_text
+            continue
+        if _RULE.match(line):
+            finish()
+            continue
+        flat = _FLAT_QUESTION.match(line)
+        if flat:
+            finish()
+            topics, question_text = split_topic(flat.group(1))
+            deck = deck_path(topics) or deck_path([title or fallback_title, section or ""])
+            current = _OpenCard(0, deck, number, [question_text])
+            continue
+        if current is None:
+            continue
+        if current.answer is None:
+            marker = _ANSWER_MARKER.match(line) or _FLAT_ANSWER.match(line)
+            if marker:
+                current.answer = [marker.group(1)]
+                continue
+        current.append(line)
+    finish()
+    return BankParse(cards, sorted(problems, key=lambda p: p.line))
+
+
+def _finish(card: _OpenCard, source: str, cards: list[ParsedCard], problems: list[Problem]) -> None:
+    question = clean_text(card.question)
+    if not question:
+        problems.append(Problem(source, card.line, "empty question"))
+    elif card.answer is None:
+        expected = "'Answer :'" if card.level == 0 else "a bold '**Réponse :**' or '**Answer:**'"
+        problems.append(
+            Problem(
+                source,
+                card.line,
+                f"question has no answer (expected {expected}): {question[:60]!r}",
+            )
+        )
+    else:
+        answer = clean_text(card.answer)
+        if not answer:
+            problems.append(Problem(source, card.line, f"answer is empty: {question[:60]!r}"))
+        else:
+            cards.append(ParsedCard(card.deck, question, answer, source, card.line))
