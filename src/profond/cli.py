@@ -70,9 +70,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--engine", default="torch", help="torch, or scratch (the NumPy engine, MLP only)")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=None, help="default: the dataset's (40 for digits, else 10)")
-    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--batch-size", type=int, default=None, help="default: 128 (32 for series)")
     g.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, adam, adamw, rmsprop")
-    g.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    g.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 3e-3 for series)")
     g.add_argument("--momentum", type=float, default=0.9)
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--l1", type=float, default=0.0, help="L1 penalty coefficient")
@@ -138,21 +138,20 @@ def _train(args: argparse.Namespace) -> int:
 
 def _run_spec(args: argparse.Namespace) -> Any:
     from profond.data.registry import DataOptions, get_dataset
-    from profond.experiment import RunSpec
+    from profond.experiment import RunSpec, train_config_for
     from profond.models.registry import get_family
-    from profond.train.config import TrainConfig
 
     family = get_family(args.model)
     data = args.data or family.default_data
-    epochs = args.epochs if args.epochs is not None else get_dataset(data).default_epochs
-    train = TrainConfig(
-        epochs=epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+    given = dict(
+        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
         momentum=args.momentum, weight_decay=args.weight_decay, l1=args.l1, l2=args.l2,
         schedule=args.schedule, step_size=args.step_size, gamma=args.gamma,
         warmup_epochs=args.warmup_epochs, clip_grad_norm=args.clip_grad_norm, patience=args.patience,
         class_weights=args.class_weights, seed=args.seed, device=args.device, threads=args.threads,
         compile=args.compile,
     )  # fmt: skip
+    train = train_config_for(get_dataset(data), {k: v for k, v in given.items() if v is not None})
     data_options = DataOptions(
         seed=args.seed, val_fraction=args.val_fraction, normalization=args.normalization,
         data_dir=args.data_dir, limit=args.limit, download=not args.no_download,

@@ -150,6 +150,11 @@ def train_run(spec: RunSpec, stream: Any = None, resume_run_id: str | None = Non
     return RunOutcome(run_id=run_id, result=result, card=card, parameters=parameters)
 
 
+def train_config_for(dataset: Any, given: dict[str, Any]) -> TrainConfig:
+    """The options the user gave, else the dataset's suited defaults, else TrainConfig's."""
+    return TrainConfig(**{**dataset.train_defaults, **given})
+
+
 def resume_run(run_id: str, stream: Any = None, tracking_uri: str | None = None) -> RunOutcome:
     """Continue an interrupted run from its last checkpoint, in the same MLflow run."""
     spec_path = checkpoints_dir() / run_id / "run.json"

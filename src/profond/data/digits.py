@@ -31,5 +31,5 @@ DATASET = DatasetSpec(
     description="8x8 handwritten digits from scikit-learn (1797 images, 10 classes), embedded",
     load=load_digits,
     status=lambda options: "embedded in scikit-learn",
-    default_epochs=40,  # 11 batches an epoch: the MLP needs ~40 epochs to pass 0.95
+    train_defaults={"epochs": 40},  # 11 batches an epoch: the MLP needs ~40 epochs to pass 0.95
 )

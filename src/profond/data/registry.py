@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from profond.data.bundle import DataBundle
 from profond.errors import ProfondError
@@ -49,7 +50,8 @@ class DatasetSpec:
         description: one line for ``profond data list``.
         load: ``load(options) -> DataBundle``.
         status: ``status(options) -> str``: where the files are, or what would be downloaded.
-        default_epochs: what ``profond train`` runs when ``--epochs`` is not given.
+        train_defaults: :class:`~profond.train.config.TrainConfig` values that suit this data
+            (e.g. ``{"epochs": 40}``), used where the user gave none.
     """
 
     name: str
@@ -57,7 +59,7 @@ class DatasetSpec:
     description: str
     load: Callable[[DataOptions], DataBundle]
     status: Callable[[DataOptions], str]
-    default_epochs: int = 10  # epochs of `profond train` when --epochs is not given
+    train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig values for this data
 
 
 DATASET_MODULES: dict[str, str] = {

@@ -31,8 +31,15 @@ class ClassificationTask(Task):
     def __init__(self, data: DataBundle) -> None:
         super().__init__(data)
         self.class_weights: torch.Tensor | None = None
+        self.config: TrainConfig | None = None
+        self.with_baseline = True  # text: also train the bag-of-embeddings baseline at the end
+        if data.task == "text-classification":
+            # A text model's validation loss turns up while its accuracy still improves
+            # (it grows confident on the examples it gets right): watch accuracy instead.
+            self.monitor, self.monitor_mode = "accuracy", "max"
 
     def setup(self, config: TrainConfig, device: torch.device) -> None:
+        self.config = config
         if config.class_weights == "balanced":
             # inverse class frequency, scaled so that the mean weight is 1 (as scikit-learn's)
             counts = torch.bincount(self.data.y_train, minlength=self.data.num_classes).double()
@@ -66,11 +73,41 @@ class ClassificationTask(Task):
         (outdir / "test_report.json").write_text(
             json.dumps({"classes": data.classes, **details}, indent=2), encoding="utf-8"
         )
-        return [
+        paths = [
             training_curves(history, outdir / "training_curves.png"),
             confusion_matrix_figure(details["confusion_matrix"], data.classes, outdir / "confusion_matrix.png"),
             outdir / "test_report.json",
         ]
+        if hasattr(model, "attention_maps") and "vocab" in data.extra:
+            from profond.train.figures_sequence import attention_figure
+
+            paths.append(attention_figure(model, data.x_test[0], data.extra["vocab"], outdir / "attention.png"))
+        return paths
+
+    def final_metrics(self, model: nn.Module, data: DataBundle) -> dict[str, float]:
+        """For text, the accuracy of a bag-of-embeddings baseline trained on the same split.
+
+        Word order is all a Transformer adds over averaging the word vectors; this baseline
+        measures what that is worth on this data.
+        """
+        if data.task != "text-classification" or "vocab" not in data.extra or not self.with_baseline:
+            return {}
+        from dataclasses import replace
+
+        from profond.models.bag_of_embeddings import BagOfEmbeddings, BagOfEmbeddingsConfig
+        from profond.train.trainer import Trainer
+
+        config = replace(self.config or TrainConfig(), patience=None, compile=False)
+        torch.manual_seed(config.seed)
+        baseline = BagOfEmbeddings(BagOfEmbeddingsConfig(
+            vocab_size=len(data.extra["vocab"]), num_classes=data.num_classes, embed_dim=128, dropout=0.3
+        ))  # fmt: skip
+        task = ClassificationTask(data)
+        task.with_baseline = False
+        rng = torch.get_rng_state()
+        result = Trainer(config).fit(baseline, task, data)
+        torch.set_rng_state(rng)
+        return {"baseline_bag_of_embeddings_accuracy": result.test_metrics["test_accuracy"]}
 
     @staticmethod
     def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
@@ -96,7 +133,7 @@ class ClassificationTask(Task):
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
-        probs = F.softmax(output, dim=1)
+        probs = F.softmax(output.detach(), dim=1)
         return [
             {
                 "class": int(p.argmax()),
