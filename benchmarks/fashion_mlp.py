@@ -39,7 +39,9 @@ def main() -> None:
         ]
         metrics = client.get_run(run_id).data.metrics
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"engine {args.engine}: test_accuracy {metrics['test_accuracy']:.4f} after {args.epochs} epochs")
+    print(
+        f"engine {args.engine}: test_accuracy {metrics['test_accuracy']:.4f} after {args.epochs} epochs"
+    )
     print(f"per-epoch seconds (train + validation): {', '.join(f'{t:.2f}' for t in epoch_times)}")
     print(f"whole command: {wall:.1f} s; peak RSS of the training process: {peak_mb:.0f} MB")
 

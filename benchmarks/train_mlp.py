@@ -66,7 +66,9 @@ def main() -> None:
         plain += plain_epochs(data.x_train, data.y_train, args.epochs, args.batch_size)
         ours += profond_epochs(data, args.epochs, args.batch_size)
     p, o = statistics.median(plain), statistics.median(ours)
-    print(f"Fashion-MNIST, lab MLP, batch {args.batch_size}, {args.threads} threads, {len(data.x_train)} images")
+    print(
+        f"Fashion-MNIST, lab MLP, batch {args.batch_size}, {args.threads} threads, {len(data.x_train)} images"
+    )
     print(f"plain PyTorch loop : {p:.3f} s/epoch (epochs: {', '.join(f'{t:.2f}' for t in plain)})")
     print(f"profond Trainer    : {o:.3f} s/epoch (epochs: {', '.join(f'{t:.2f}' for t in ours)})")
     print(f"ratio profond/plain: {o / p:.3f}")

@@ -18,7 +18,11 @@ def run_cli(*args: str, home: Path, timeout: float = 300) -> subprocess.Complete
     env = {**os.environ, "PROFOND_HOME": str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
-        [sys.executable, "-m", "profond", *args], capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-m", "profond", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
 
 
@@ -97,7 +101,14 @@ def test_predict_an_image_and_an_array(default_run, home, tmp_path):
     # the same digit as an image file, upscaled: black background, light strokes
     pixels = (digits.images[index] * 255 / 16).astype(np.uint8)
     Image.fromarray(pixels).resize((64, 64), Image.Resampling.NEAREST).save(tmp_path / "three.png")
-    done = run_cli("predict", run_id, str(tmp_path / "three.npy"), str(tmp_path / "three.png"), "--json", home=home)
+    done = run_cli(
+        "predict",
+        run_id,
+        str(tmp_path / "three.npy"),
+        str(tmp_path / "three.png"),
+        "--json",
+        home=home,
+    )
     assert done.returncode == 0, done.stderr
     predictions = json.loads(done.stdout)
     assert predictions[0]["class"] == 3
@@ -108,8 +119,14 @@ def test_predict_an_image_and_an_array(default_run, home, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "--model", "perceptron3000"], "unknown model 'perceptron3000'; choose one of: mlp, cnn"),
-        (["train", "--optimizer", "adamax"], "unknown optimizer 'adamax'; choose one of: sgd, momentum, nesterov, adam"),
+        (
+            ["train", "--model", "perceptron3000"],
+            "unknown model 'perceptron3000'; choose one of: mlp, cnn",
+        ),
+        (
+            ["train", "--optimizer", "adamax"],
+            "unknown optimizer 'adamax'; choose one of: sgd, momentum, nesterov, adam",
+        ),
         (["train", "--lr", "-0.01"], "learning rate must be positive, got -0.01"),
         (["evaluate", "0123456789abcdef"], "no run with id '0123456789abcdef'"),
         (["data", "info", "imagenet"], "unknown dataset 'imagenet'"),
@@ -142,7 +159,9 @@ def test_truncated_idx_file_is_reported(tmp_path, home):
     for part, shape in zip(PARTS, [(20, 28, 28), (20,), (5, 28, 28), (5,)], strict=True):
         write_idx(folder / part, np.zeros(shape, dtype=np.uint8))
     (folder / PARTS[0]).write_bytes((folder / PARTS[0]).read_bytes()[:-100])
-    done = run_cli("train", "--data", "mnist", "--data-dir", str(folder), "--epochs", "1", home=home)
+    done = run_cli(
+        "train", "--data", "mnist", "--data-dir", str(folder), "--epochs", "1", home=home
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "is truncated or corrupt" in done.stderr
 

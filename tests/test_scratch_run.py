@@ -11,7 +11,13 @@ import pytest
 def _cli(home, *args):
     env = {**os.environ, "PROFOND_HOME": str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.run([sys.executable, "-m", "profond", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "profond", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_scratch_run_is_tracked_and_usable_like_a_torch_run(tmp_path):

@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="profond", description="Train, track, serve and explain the networks of a deep-learning course."
+        prog="profond",
+        description="Train, track, serve and explain the networks of a deep-learning course.",
     )
     parser.add_argument("--version", action="version", version=f"profond {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -65,19 +66,35 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_train(sub: Any) -> None:
     p = sub.add_parser("train", help="train a model and track the run in MLflow",
                        description="Train a model; with no option, the lab's MLP on the embedded digits.")  # fmt: skip
-    p.add_argument("--model", default="mlp", help="mlp, cnn, resnet, rnn, lstm, gru, transformer, autoencoder, unet, vae, gan")
-    p.add_argument("--data", default=None, help="a dataset name (profond data list); default: the model's")
-    p.add_argument("--engine", default="torch", help="torch, or scratch (the NumPy engine, MLP only)")
+    p.add_argument(
+        "--model",
+        default="mlp",
+        help="mlp, cnn, resnet, rnn, lstm, gru, transformer, autoencoder, unet, vae, gan",
+    )
+    p.add_argument(
+        "--data", default=None, help="a dataset name (profond data list); default: the model's"
+    )
+    p.add_argument(
+        "--engine", default="torch", help="torch, or scratch (the NumPy engine, MLP only)"
+    )
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=None, help="default: the dataset's (40 for digits, else 10)")
+    g.add_argument(
+        "--epochs", type=int, default=None, help="default: the dataset's (40 for digits, else 10)"
+    )
     g.add_argument("--batch-size", type=int, default=None, help="default: 128 (32 for series)")
-    g.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, adam, adamw, rmsprop")
-    g.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 3e-3 for series)")
+    g.add_argument(
+        "--optimizer", default="adam", help="sgd, momentum, nesterov, adam, adamw, rmsprop"
+    )
+    g.add_argument(
+        "--lr", type=float, default=None, help="learning rate (default: 1e-3; 3e-3 for series)"
+    )
     g.add_argument("--momentum", type=float, default=0.9)
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--l1", type=float, default=0.0, help="L1 penalty coefficient")
     g.add_argument("--l2", type=float, default=0.0, help="L2 penalty coefficient")
-    g.add_argument("--schedule", default="constant", help="constant, step, cosine, warmup, warmup_cosine")
+    g.add_argument(
+        "--schedule", default="constant", help="constant, step, cosine, warmup, warmup_cosine"
+    )
     g.add_argument("--step-size", type=int, default=10, help="step schedule: epochs between decays")
     g.add_argument("--gamma", type=float, default=0.1, help="step schedule: decay factor")
     g.add_argument("--warmup-epochs", type=int, default=1)
@@ -109,17 +126,23 @@ def _add_train(sub: Any) -> None:
     d.add_argument("--horizon", type=int, default=1, help="forecasting: steps predicted")
     d.add_argument("--max-len", type=int, default=64, help="text: tokens per sample")
     t = p.add_argument_group("tracking")
-    t.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: SQLite under PROFOND_HOME)")
+    t.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default: SQLite under PROFOND_HOME)",
+    )
     t.add_argument("--experiment", default="profond")
     t.add_argument("--run-name", default=None)
     t.add_argument("--register-as", default=None, help="register the model under this name")
-    t.add_argument("--no-mlflow-model", action="store_true", help="skip the MLflow-format model copy")
+    t.add_argument(
+        "--no-mlflow-model", action="store_true", help="skip the MLflow-format model copy"
+    )
     t.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(func=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from profond.experiment import RunSpec, resume_run, train_run
+    from profond.experiment import resume_run, train_run
 
     if args.distributed:
         return _spawn_torchrun(args.distributed)
@@ -130,9 +153,20 @@ def _train(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") != "0":
         return 0
     if args.json:
-        print(json.dumps({"run_id": outcome.run_id, "parameters": outcome.parameters, "metrics": outcome.card.metrics}))
+        print(
+            json.dumps(
+                {
+                    "run_id": outcome.run_id,
+                    "parameters": outcome.parameters,
+                    "metrics": outcome.card.metrics,
+                }
+            )
+        )
     else:
-        print(f"run {outcome.run_id} finished: " + ", ".join(f"{k}={v:.4f}" for k, v in outcome.card.metrics.items()))
+        print(
+            f"run {outcome.run_id} finished: "
+            + ", ".join(f"{k}={v:.4f}" for k, v in outcome.card.metrics.items())
+        )
     return 0
 
 
@@ -189,7 +223,16 @@ def _spawn_torchrun(nproc: int) -> int:
         i = argv.index("--distributed")
         del argv[i : i + 2]
     argv = [a for a in argv if not a.startswith("--distributed=")]
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "profond", *argv]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "profond",
+        *argv,
+    ]
     return subprocess.call(command)
 
 
@@ -197,7 +240,9 @@ def _spawn_torchrun(nproc: int) -> int:
 def _add_evaluate(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="metrics and confusion matrix of a run on its test split")
     p.add_argument("run_id")
-    p.add_argument("--out", type=Path, default=None, help="write the confusion-matrix PNG into this folder")
+    p.add_argument(
+        "--out", type=Path, default=None, help="write the confusion-matrix PNG into this folder"
+    )
     p.add_argument("--tracking-uri", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
@@ -229,9 +274,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_predict(sub: Any) -> None:
-    p = sub.add_parser("predict", help="predict with a run's model: image, .npy array, series file or text")
+    p = sub.add_parser(
+        "predict", help="predict with a run's model: image, .npy array, series file or text"
+    )
     p.add_argument("run_id")
-    p.add_argument("inputs", nargs="+", help="files (PNG/JPEG/.npy/.csv) or, for text models, texts")
+    p.add_argument(
+        "inputs", nargs="+", help="files (PNG/JPEG/.npy/.csv) or, for text models, texts"
+    )
     p.add_argument("--tracking-uri", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_predict)
@@ -274,10 +323,27 @@ def _runs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title=f"{len(runs)} run(s)")
-    for column in ("run id", "model", "data", "engine", "status", "main metric", "time (s)", "started"):
+    for column in (
+        "run id",
+        "model",
+        "data",
+        "engine",
+        "status",
+        "main metric",
+        "time (s)",
+        "started",
+    ):
         table.add_column(column)
     for run in runs:
-        metric = next(((k, v) for k, v in run["metrics"].items() if k in ("test_accuracy", "test_rmse", "test_miou", "test_elbo", "test_mse", "gan_fid")), None)
+        metric = next(
+            (
+                (k, v)
+                for k, v in run["metrics"].items()
+                if k
+                in ("test_accuracy", "test_rmse", "test_miou", "test_elbo", "test_mse", "gan_fid")
+            ),
+            None,
+        )
         table.add_row(
             run["run_id"], run["model"], run["data"], run["engine"], run["status"],
             f"{metric[0]}={metric[1]:.4f}" if metric else "",
@@ -318,7 +384,9 @@ def _data_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
     else:
         for row in rows:
-            print(f"{row['name']:<14} {row['task']:<20} {row['status']}\n{'':<14} {row['description']}")
+            print(
+                f"{row['name']:<14} {row['task']:<20} {row['status']}\n{'':<14} {row['description']}"
+            )
     return 0
 
 
@@ -328,7 +396,12 @@ def _data_info(args: argparse.Namespace) -> int:
     spec = get_dataset(args.name)
     options = DataOptions(data_dir=args.data_dir, download=False)
     status = spec.status(options)
-    info: dict[str, Any] = {"name": spec.name, "task": spec.task, "description": spec.description, "status": status}
+    info: dict[str, Any] = {
+        "name": spec.name,
+        "task": spec.task,
+        "description": spec.description,
+        "status": status,
+    }
     if not status.startswith("not found"):
         info.update(spec.load(options).describe())
     if args.json:

@@ -26,7 +26,13 @@ from profond.track.runs import MODEL_ARTIFACT
 from profond.track.tracker import MLflowTracker
 from profond.train.callbacks import Callback, ProgressReporter
 from profond.train.config import TrainConfig
-from profond.train.distributed import DistContext, barrier, init_distributed, launched_by_torchrun, shutdown
+from profond.train.distributed import (
+    DistContext,
+    barrier,
+    init_distributed,
+    launched_by_torchrun,
+    shutdown,
+)
 from profond.train.tasks import task_class
 from profond.train.trainer import FitResult, Trainer
 
@@ -51,7 +57,9 @@ class RunSpec:
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
-            raise ProfondError(f"unknown engine {self.engine!r}; choose one of: {', '.join(ENGINES)}")
+            raise ProfondError(
+                f"unknown engine {self.engine!r}; choose one of: {', '.join(ENGINES)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,7 +102,11 @@ def train_run(spec: RunSpec, stream: Any = None, resume_run_id: str | None = Non
     parameters = sum(p.numel() for p in model.parameters())
     task = task_class(family.task)(bundle)
 
-    dist_context = init_distributed(torch.device("cuda" if spec.train.device.startswith("cuda") else "cpu")) if launched_by_torchrun() else DistContext()
+    dist_context = (
+        init_distributed(torch.device("cuda" if spec.train.device.startswith("cuda") else "cpu"))
+        if launched_by_torchrun()
+        else DistContext()
+    )
     reporter = ProgressReporter(stream or sys.stderr)
     tracker = _tracker(spec, data_name, dist_context, resume_run_id, bundle)
     run_id = tracker.run_id if tracker else (resume_run_id or "")
@@ -159,7 +171,9 @@ def resume_run(run_id: str, stream: Any = None, tracking_uri: str | None = None)
     """Continue an interrupted run from its last checkpoint, in the same MLflow run."""
     spec_path = checkpoints_dir() / run_id / "run.json"
     if not spec_path.is_file():
-        raise ProfondError(f"no checkpoint for run {run_id!r} in {checkpoints_dir()}; it cannot be resumed")
+        raise ProfondError(
+            f"no checkpoint for run {run_id!r} in {checkpoints_dir()}; it cannot be resumed"
+        )
     spec = RunSpec.from_dict(json.loads(spec_path.read_text(encoding="utf-8")))
     if tracking_uri:
         spec = replace(spec, tracking_uri=tracking_uri)
@@ -167,7 +181,11 @@ def resume_run(run_id: str, stream: Any = None, tracking_uri: str | None = None)
 
 
 def _tracker(
-    spec: RunSpec, data_name: str, dist_context: DistContext, resume_run_id: str | None, bundle: DataBundle
+    spec: RunSpec,
+    data_name: str,
+    dist_context: DistContext,
+    resume_run_id: str | None,
+    bundle: DataBundle,
 ) -> MLflowTracker | None:
     if not dist_context.is_main:
         return None
@@ -183,7 +201,9 @@ def _tracker(
     )
 
 
-def _params(spec: RunSpec, data_name: str, config: Any, parameters: int, dist_context: DistContext) -> dict[str, Any]:
+def _params(
+    spec: RunSpec, data_name: str, config: Any, parameters: int, dist_context: DistContext
+) -> dict[str, Any]:
     params: dict[str, Any] = {"model": spec.model, "data": data_name, "engine": spec.engine}
     params.update(spec.train.to_dict())
     params.update({k: v for k, v in asdict(spec.data_options).items()})
@@ -194,7 +214,9 @@ def _params(spec: RunSpec, data_name: str, config: Any, parameters: int, dist_co
 
 
 def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(extra, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+    return json.loads(
+        json.dumps(extra, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    )
 
 
 def _save_drift_reference(folder: Path, model: torch.nn.Module, bundle: DataBundle) -> None:
@@ -211,7 +233,11 @@ def _save_drift_reference(folder: Path, model: torch.nn.Module, bundle: DataBund
 
 
 def _log_mlflow_model(
-    spec: RunSpec, tracker: MLflowTracker, model: torch.nn.Module, bundle: DataBundle, reporter: ProgressReporter
+    spec: RunSpec,
+    tracker: MLflowTracker,
+    model: torch.nn.Module,
+    bundle: DataBundle,
+    reporter: ProgressReporter,
 ) -> None:
     """An MLflow-format copy of the model with an input signature, for MLflow's own tools.
 
@@ -238,5 +264,6 @@ def _log_mlflow_model(
                 registered_model_name=spec.register_as,
             )
     except Exception as exc:  # the run and profond's own model are already saved
-        reporter._print(f"warning: the MLflow-format model was not logged ({type(exc).__name__}: {exc})")
-
+        reporter._print(
+            f"warning: the MLflow-format model was not logged ({type(exc).__name__}: {exc})"
+        )

@@ -53,7 +53,9 @@ def evaluate_run(run_id: str, uri: str | None = None, outdir: Path | None = None
             from profond.train.plots import confusion_matrix_figure
 
             outdir.mkdir(parents=True, exist_ok=True)
-            confusion_matrix_figure(details["confusion_matrix"], bundle.classes, outdir / "confusion_matrix.png")
+            confusion_matrix_figure(
+                details["confusion_matrix"], bundle.classes, outdir / "confusion_matrix.png"
+            )
     return result
 
 
@@ -66,7 +68,9 @@ def predict_run(run_id: str, sources: list[str], uri: str | None = None) -> list
         x = task.prepare_input(source, loaded.card)
         expected = tuple(loaded.card.input_shape)
         if tuple(x.shape[1:]) != expected:
-            raise ProfondError(f"{source}: input of shape {list(x.shape[1:])}, the model expects {list(expected)}")
+            raise ProfondError(
+                f"{source}: input of shape {list(x.shape[1:])}, the model expects {list(expected)}"
+            )
         with torch.no_grad():
             output = loaded.model(x)
         for prediction in task.format_prediction(output, loaded.card):

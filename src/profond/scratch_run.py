@@ -44,13 +44,17 @@ class _Clock:
         self.config = config
 
 
-def train_scratch_run(spec: RunSpec, stream: Any = None, resume_run_id: str | None = None) -> RunOutcome:
+def train_scratch_run(
+    spec: RunSpec, stream: Any = None, resume_run_id: str | None = None
+) -> RunOutcome:
     from profond.experiment import RunOutcome
 
     if resume_run_id is not None:
         raise ProfondError("runs of the scratch engine cannot be resumed; start a new run")
     if spec.model != "mlp":
-        raise ProfondError(f"the scratch engine trains the mlp only, not {spec.model!r}; use --engine torch")
+        raise ProfondError(
+            f"the scratch engine trains the mlp only, not {spec.model!r}; use --engine torch"
+        )
     if spec.train.optimizer not in SCRATCH_OPTIMIZERS:
         raise ProfondError(
             f"the scratch engine implements the optimizers {', '.join(SCRATCH_OPTIMIZERS)}, "
@@ -80,7 +84,9 @@ def train_scratch_run(spec: RunSpec, stream: Any = None, resume_run_id: str | No
               **asdict(spec.data_options), **{f"model.{k}": v for k, v in asdict(config).items()},
               "parameters": parameters}  # fmt: skip
     tracker.log_params(params)
-    reporter._print(f"run {tracker.run_id}: mlp on the scratch engine ({parameters:,} parameters) on {data_name}")
+    reporter._print(
+        f"run {tracker.run_id}: mlp on the scratch engine ({parameters:,} parameters) on {data_name}"
+    )
     clock = _Clock(spec.train)
     reporter.on_fit_start(clock, 0)  # type: ignore[arg-type]
 
@@ -103,7 +109,10 @@ def train_scratch_run(spec: RunSpec, stream: Any = None, resume_run_id: str | No
         raise
     test = classification_metrics(y_test, probs, with_details=True)
     test_loss = float(-np.log(np.clip(probs[np.arange(len(y_test)), y_test], 1e-12, None)).mean())
-    metrics = {"test_loss": test_loss, **{f"test_{k}": v for k, v in test.items() if isinstance(v, float)}}
+    metrics = {
+        "test_loss": test_loss,
+        **{f"test_{k}": v for k, v in test.items() if isinstance(v, float)},
+    }
     result = FitResult(history=history, epochs_run=len(history["train_loss"]), test_metrics=metrics)
     reporter.on_fit_end(clock, result)  # type: ignore[arg-type]
     tracker.log_metrics(metrics)
@@ -121,7 +130,9 @@ def train_scratch_run(spec: RunSpec, stream: Any = None, resume_run_id: str | No
         figures = folder / "figures"
         figures.mkdir()
         training_curves(history, figures / "training_curves.png")
-        confusion_matrix_figure(test["confusion_matrix"], bundle.classes, figures / "confusion_matrix.png")
+        confusion_matrix_figure(
+            test["confusion_matrix"], bundle.classes, figures / "confusion_matrix.png"
+        )
         tracker.log_artifacts(figures, "figures")
     tracker.finish("FINISHED")
     return RunOutcome(run_id=tracker.run_id, result=result, card=card, parameters=parameters)
@@ -138,5 +149,7 @@ def to_torch_mlp(net: Any, config: Any) -> MLP:
     with torch.no_grad():
         for src, dst in zip(dense, linear, strict=True):
             dst.weight.copy_(torch.from_numpy(np.asarray(src.params["W"], dtype=np.float32)))
-            dst.bias.copy_(torch.from_numpy(np.asarray(src.params["b"], dtype=np.float32)).reshape(-1))
+            dst.bias.copy_(
+                torch.from_numpy(np.asarray(src.params["b"], dtype=np.float32)).reshape(-1)
+            )
     return model.eval()

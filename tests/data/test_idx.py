@@ -24,7 +24,9 @@ def test_reads_the_real_fashion_mnist_labels():
 def test_truncated_file_is_rejected_with_shapes(tmp_path):
     path = write_idx(tmp_path / "x", np.zeros((10, 4, 4), dtype=np.uint8))
     path.write_bytes(path.read_bytes()[:-7])
-    with pytest.raises(ProfondError, match=r"truncated or corrupt: header declares shape \(10, 4, 4\)"):
+    with pytest.raises(
+        ProfondError, match=r"truncated or corrupt: header declares shape \(10, 4, 4\)"
+    ):
         read_idx(path)
 
 

@@ -82,7 +82,9 @@ def _remote(root, url, corrupt=None):
 def test_download_into_the_cache_with_checksums(mirror, monkeypatch, isolated_home):
     root, url = mirror
     monkeypatch.setattr(idx_datasets, "remote_files", lambda name: _remote(root, url))
-    monkeypatch.setattr(idx_datasets, "resolve_dir", lambda options, name: [isolated_home / "datasets" / name])
+    monkeypatch.setattr(
+        idx_datasets, "resolve_dir", lambda options, name: [isolated_home / "datasets" / name]
+    )
     bundle = load_dataset("mnist", DataOptions(val_fraction=0.0))
     assert bundle.x_train.shape == (50, 1, 28, 28)
     assert (isolated_home / "datasets" / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file()
@@ -90,8 +92,12 @@ def test_download_into_the_cache_with_checksums(mirror, monkeypatch, isolated_ho
 
 def test_checksum_mismatch_discards_the_file(mirror, monkeypatch, isolated_home):
     root, url = mirror
-    monkeypatch.setattr(idx_datasets, "remote_files", lambda name: _remote(root, url, corrupt=idx_datasets.PARTS[1]))
-    monkeypatch.setattr(idx_datasets, "resolve_dir", lambda options, name: [isolated_home / "datasets" / name])
+    monkeypatch.setattr(
+        idx_datasets, "remote_files", lambda name: _remote(root, url, corrupt=idx_datasets.PARTS[1])
+    )
+    monkeypatch.setattr(
+        idx_datasets, "resolve_dir", lambda options, name: [isolated_home / "datasets" / name]
+    )
     with pytest.raises(ProfondError, match="SHA-256 mismatch"):
         load_dataset("mnist", DataOptions())
     assert not (isolated_home / "datasets" / "mnist" / "train-labels-idx1-ubyte.gz").exists()
@@ -100,6 +106,8 @@ def test_checksum_mismatch_discards_the_file(mirror, monkeypatch, isolated_home)
 def test_offline_error_says_how_to_get_the_files(monkeypatch, isolated_home):
     dead = [RemoteFile(f"{p}.gz", "0" * 64, ("http://127.0.0.1:9/",)) for p in idx_datasets.PARTS]
     monkeypatch.setattr(idx_datasets, "remote_files", lambda name: dead)
-    monkeypatch.setattr(idx_datasets, "resolve_dir", lambda options, name: [isolated_home / "nowhere"])
+    monkeypatch.setattr(
+        idx_datasets, "resolve_dir", lambda options, name: [isolated_home / "nowhere"]
+    )
     with pytest.raises(ProfondError, match="--data-dir"):
         load_dataset("mnist", DataOptions())

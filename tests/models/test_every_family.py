@@ -10,6 +10,7 @@ from profond.models import family_names, get_family, make_config
 from profond.train.config import TrainConfig
 from profond.train.tasks import task_class
 
+
 @pytest.fixture(scope="module")
 def bundles():
     cache: dict[str, object] = {}
@@ -53,7 +54,9 @@ def test_family_builds_runs_and_learns_one_step(name, bundles):
         assert grads and all(torch.isfinite(g).all() for g in grads)
         optimizers[0].step()
     assert torch.isfinite(loss)
-    changed = sum(not torch.equal(b, p.detach()) for b, p in zip(before, model.parameters(), strict=True))
+    changed = sum(
+        not torch.equal(b, p.detach()) for b, p in zip(before, model.parameters(), strict=True)
+    )
     assert changed > 0, f"{name}: one step changed no parameter"
     metrics = task.evaluate(model.eval(), data.x_val[:16], data.y_val[:16], 16)
     assert "loss" in metrics and all(v == v for v in metrics.values())  # no NaN

@@ -15,7 +15,9 @@ def test_default_is_the_lab_network():
 
 
 def test_shapes_and_features():
-    model = build_model("mlp", {"in_features": 64, "num_classes": 3, "hidden_sizes": [32, 16], "batch_norm": True})
+    model = build_model(
+        "mlp", {"in_features": 64, "num_classes": 3, "hidden_sizes": [32, 16], "batch_norm": True}
+    )
     x = torch.randn(5, 1, 8, 8)
     assert model(x).shape == (5, 3)
     assert model.features(x).shape == (5, 16)
@@ -24,7 +26,11 @@ def test_shapes_and_features():
 @pytest.mark.parametrize("init", ["xavier", "he"])
 def test_initializations_zero_the_biases(init):
     model = MLP(MLPConfig(init=init))
-    assert all(float(m.bias.detach().abs().sum()) == 0 for m in model.modules() if isinstance(m, torch.nn.Linear))
+    assert all(
+        float(m.bias.detach().abs().sum()) == 0
+        for m in model.modules()
+        if isinstance(m, torch.nn.Linear)
+    )
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,13 @@ def test_two_processes_train_one_run(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     runs = json.loads(
-        subprocess.run([sys.executable, "-m", "profond", "runs", "--json"], capture_output=True,
-                       text=True, env=env, timeout=120).stdout  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "profond", "runs", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        ).stdout  # fmt: skip
     )
     assert len(runs) == 1
     assert runs[0]["status"] == "FINISHED"
@@ -25,5 +30,7 @@ def test_two_processes_train_one_run(tmp_path):
 
     from mlflow.tracking import MlflowClient
 
-    run = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(runs[0]["run_id"])
+    run = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(
+        runs[0]["run_id"]
+    )
     assert run.data.params["world_size"] == "2"

@@ -21,7 +21,9 @@ def _mlp(**kw):
 
 
 def test_learns_digits(digits):
-    result = Trainer(TrainConfig(epochs=15, batch_size=64, lr=3e-3)).fit(_mlp(), ClassificationTask(digits), digits)
+    result = Trainer(TrainConfig(epochs=15, batch_size=64, lr=3e-3)).fit(
+        _mlp(), ClassificationTask(digits), digits
+    )
     losses = result.history["train_loss"]
     assert losses[-1] < losses[0] / 4
     assert result.test_metrics["test_accuracy"] > 0.93
@@ -45,7 +47,9 @@ def test_early_stopping_restores_the_best_epoch():
     assert result.stopped_early
     assert result.best_epoch == min(range(len(val)), key=val.__getitem__)
     assert len(val) == result.best_epoch + 1 + 3
-    best_loss = ClassificationTask(small).evaluate(model.eval(), small.x_val, small.y_val, 64)["loss"]
+    best_loss = ClassificationTask(small).evaluate(model.eval(), small.x_val, small.y_val, 64)[
+        "loss"
+    ]
     assert best_loss == pytest.approx(val[result.best_epoch], rel=1e-5)
 
 
@@ -60,8 +64,13 @@ def test_l2_penalty_shrinks_weights(digits):
     plain = _mlp()
     Trainer(TrainConfig(epochs=3, batch_size=64)).fit(plain, ClassificationTask(digits), digits)
     penalized = _mlp()
-    Trainer(TrainConfig(epochs=3, batch_size=64, l2=1e-2)).fit(penalized, ClassificationTask(digits), digits)
-    norm = lambda m: sum(float((p.detach() ** 2).sum()) for n, p in m.named_parameters() if p.ndim > 1)  # noqa: E731
+    Trainer(TrainConfig(epochs=3, batch_size=64, l2=1e-2)).fit(
+        penalized, ClassificationTask(digits), digits
+    )
+
+    def norm(model):
+        return sum(float((p.detach() ** 2).sum()) for p in model.parameters() if p.ndim > 1)
+
     assert norm(penalized) < 0.8 * norm(plain)
 
 
@@ -70,7 +79,9 @@ def test_gradient_clipping_bounds_the_update(digits):
     before = [p.detach().clone() for p in model.parameters()]
     config = TrainConfig(epochs=1, batch_size=2000, optimizer="sgd", lr=1.0, clip_grad_norm=1e-3)
     Trainer(config).fit(model, ClassificationTask(digits), digits)
-    step = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(model.parameters(), before, strict=True)))
+    step = torch.sqrt(
+        sum(((p - b) ** 2).sum() for p, b in zip(model.parameters(), before, strict=True))
+    )
     assert float(step) <= 1e-3 + 1e-6  # one batch, one step of lr * clipped gradient
 
 
@@ -90,10 +101,16 @@ def test_checkpoint_resume_matches_an_uninterrupted_run(digits, tmp_path):
 
     short = _mlp()
     path = tmp_path / "last.pt"
-    Trainer(TrainConfig(epochs=4, batch_size=64, seed=5), checkpoint_path=path).fit(short, ClassificationTask(digits), digits)
+    Trainer(TrainConfig(epochs=4, batch_size=64, seed=5), checkpoint_path=path).fit(
+        short, ClassificationTask(digits), digits
+    )
     resumed = _mlp()
     # simulate a stop after epoch 2 by training 2 epochs with the same seed into the checkpoint
-    Trainer(TrainConfig(epochs=2, batch_size=64, seed=5), checkpoint_path=path).fit(resumed, ClassificationTask(digits), digits)
-    Trainer(config, checkpoint_path=path).fit(resumed, ClassificationTask(digits), digits, resume=True)
+    Trainer(TrainConfig(epochs=2, batch_size=64, seed=5), checkpoint_path=path).fit(
+        resumed, ClassificationTask(digits), digits
+    )
+    Trainer(config, checkpoint_path=path).fit(
+        resumed, ClassificationTask(digits), digits, resume=True
+    )
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

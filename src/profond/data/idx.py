@@ -55,7 +55,11 @@ def read_idx(path: str | Path) -> np.ndarray:
             f"{path} is truncated or corrupt: header declares shape {tuple(shape)} "
             f"({expected} bytes of data) but the file holds {actual}; delete it and fetch it again"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None) -> Path:

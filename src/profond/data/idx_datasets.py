@@ -12,7 +12,12 @@ from profond.data.splits import image_bundle
 from profond.errors import ProfondError
 from profond.paths import cache_dir
 
-PARTS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+PARTS = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -49,7 +54,10 @@ CLASSES = {
 
 def remote_files(name: str) -> list[RemoteFile]:
     mirrors = MNIST_MIRRORS if name == "mnist" else FASHION_MIRRORS
-    return [RemoteFile(f"{part}.gz", sha, mirrors) for part, sha in zip(PARTS, CHECKSUMS[name], strict=True)]
+    return [
+        RemoteFile(f"{part}.gz", sha, mirrors)
+        for part, sha in zip(PARTS, CHECKSUMS[name], strict=True)
+    ]
 
 
 def find_files(name: str, options: DataOptions) -> list[Path] | None:
@@ -80,7 +88,9 @@ def locate(name: str, options: DataOptions) -> list[Path]:
     try:
         return [download(remote, target) for remote in remote_files(name)]
     except ProfondError as exc:
-        raise ProfondError(f"{name} is not available locally (searched {searched}) and {exc}") from None
+        raise ProfondError(
+            f"{name} is not available locally (searched {searched}) and {exc}"
+        ) from None
 
 
 def load_idx_dataset(name: str, options: DataOptions) -> DataBundle:

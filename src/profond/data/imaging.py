@@ -48,7 +48,9 @@ def decode_image(
             )
         image = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ProfondError(f"cannot decode the image (expected a PNG or JPEG file): {exc}") from None
+        raise ProfondError(
+            f"cannot decode the image (expected a PNG or JPEG file): {exc}"
+        ) from None
     pixels = np.asarray(image, dtype=np.float32)
     if invert == "yes" or (invert == "auto" and _border_is_light(pixels)):
         pixels = 255.0 - pixels

@@ -42,7 +42,9 @@ class MLPConfig:
                 f"in_features={self.in_features}, num_classes={self.num_classes}"
             )
         if any(h <= 0 for h in self.hidden_sizes):
-            raise ValueError(f"expected positive hidden sizes. Received: hidden_sizes={self.hidden_sizes}")
+            raise ValueError(
+                f"expected positive hidden sizes. Received: hidden_sizes={self.hidden_sizes}"
+            )
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"expected activation in {', '.join(ACTIVATIONS)}. Received: activation={self.activation!r}"

@@ -97,7 +97,9 @@ def build_model(name: str, config: dict[str, Any] | Any) -> nn.Module:
     family = get_family(name)
     if isinstance(config, dict):
         fields = {f.name for f in dataclasses.fields(family.config_class)}
-        config = family.config_class(**{k: _tuple_lists(v) for k, v in config.items() if k in fields})
+        config = family.config_class(
+            **{k: _tuple_lists(v) for k, v in config.items() if k in fields}
+        )
     return family.module_class(config)
 
 

@@ -63,7 +63,11 @@ class LoadedModel:
 
     @property
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing.from_dict(self.card.preprocessing) if self.card.preprocessing else Preprocessing()
+        return (
+            Preprocessing.from_dict(self.card.preprocessing)
+            if self.card.preprocessing
+            else Preprocessing()
+        )
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -39,7 +39,11 @@ def _describe(run: Any, experiments: dict[str, str]) -> dict[str, Any]:
 
     info, data = run.info, run.data
     end = info.end_time or info.start_time
-    final = {k: v for k, v in data.metrics.items() if k in FINAL_METRICS or k.startswith(("test_", "baseline_", "gan_"))}
+    final = {
+        k: v
+        for k, v in data.metrics.items()
+        if k in FINAL_METRICS or k.startswith(("test_", "baseline_", "gan_"))
+    }
     return {
         "run_id": info.run_id,
         "experiment": experiments.get(info.experiment_id, info.experiment_id),
@@ -62,7 +66,9 @@ def get_run(run_id: str, uri: str | None = None) -> Any:
     try:
         return client(uri).get_run(run_id)
     except MlflowException:
-        raise ProfondError(f"no run with id {run_id!r}; list the runs with `profond runs`") from None
+        raise ProfondError(
+            f"no run with id {run_id!r}; list the runs with `profond runs`"
+        ) from None
 
 
 def download_model_folder(run_id: str, uri: str | None = None) -> Path:
@@ -97,7 +103,9 @@ def resolve_model_uri(model_uri: str, uri: str | None = None) -> str:
     if model_uri.startswith("runs:/"):
         return model_uri.split("/")[1]
     if not model_uri.startswith("models:/"):
-        raise ProfondError(f"model URI {model_uri!r} must look like models:/NAME/VERSION or runs:/RUN_ID/model")
+        raise ProfondError(
+            f"model URI {model_uri!r} must look like models:/NAME/VERSION or runs:/RUN_ID/model"
+        )
     parts = model_uri[len("models:/") :].split("/")
     if len(parts) != 2:
         raise ProfondError(f"model URI {model_uri!r} must look like models:/NAME/VERSION")

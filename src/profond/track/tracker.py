@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profond.train.callbacks import Callback
 from profond.track.store import client, ensure_experiment
+from profond.train.callbacks import Callback
 
 if TYPE_CHECKING:
     from profond.train.trainer import FitResult, Trainer
@@ -71,7 +71,9 @@ class MLflowTracker(Callback):
         self.log_metrics(logs, step=epoch)
 
     def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:
-        self.log_metrics({**result.test_metrics, **result.final_metrics, "best_epoch": result.best_epoch})
+        self.log_metrics(
+            {**result.test_metrics, **result.final_metrics, "best_epoch": result.best_epoch}
+        )
         for figure in result.figures:
             if Path(figure).is_file():
                 self.log_artifact(Path(figure), "figures")

@@ -64,7 +64,9 @@ class ProgressReporter(Callback):
         epochs_done = epoch + 1 - self._start_epoch
         per_epoch = (time.perf_counter() - self._fit_start) / epochs_done
         eta = per_epoch * (trainer.config.epochs - epoch - 1)
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if not k.endswith(HIDDEN_IN_PROGRESS))
+        shown = "  ".join(
+            f"{k} {v:.4f}" for k, v in logs.items() if not k.endswith(HIDDEN_IN_PROGRESS)
+        )
         if self.batch_bar:
             self.stream.write("\r" + " " * 100 + "\r")
         self._print(
@@ -74,7 +76,9 @@ class ProgressReporter(Callback):
     def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:
         if result.stopped_early:
             self._print(f"early stopping: best epoch {result.best_epoch + 1}, weights restored")
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in {**result.test_metrics, **result.final_metrics}.items())
+        shown = "  ".join(
+            f"{k} {v:.4f}" for k, v in {**result.test_metrics, **result.final_metrics}.items()
+        )
         self._print(f"test: {shown}")
 
     def _print(self, line: str) -> None:

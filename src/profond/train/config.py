@@ -45,9 +45,13 @@ class TrainConfig:
         if not self.lr > 0:
             raise ProfondError(f"learning rate must be positive, got {self.lr}")
         if self.optimizer not in OPTIMIZERS:
-            raise ProfondError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+            raise ProfondError(
+                f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+            )
         if self.schedule not in SCHEDULES:
-            raise ProfondError(f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
+            raise ProfondError(
+                f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}"
+            )
         for name in ("weight_decay", "l1", "l2", "momentum"):
             if getattr(self, name) < 0:
                 raise ProfondError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -56,7 +60,9 @@ class TrainConfig:
         if self.patience is not None and self.patience <= 0:
             raise ProfondError(f"patience must be a positive number of epochs, got {self.patience}")
         if self.class_weights not in (None, "balanced"):
-            raise ProfondError(f"class_weights must be 'balanced' or unset, got {self.class_weights!r}")
+            raise ProfondError(
+                f"class_weights must be 'balanced' or unset, got {self.class_weights!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

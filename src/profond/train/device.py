@@ -20,7 +20,9 @@ def pick_device(name: str = "auto") -> torch.device:
     except RuntimeError:
         raise ProfondError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ProfondError("device cuda was asked for but no CUDA GPU is available; use --device cpu")
+        raise ProfondError(
+            "device cuda was asked for but no CUDA GPU is available; use --device cpu"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ProfondError("device mps was asked for but MPS is not available; use --device cpu")
     return device

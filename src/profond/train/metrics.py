@@ -6,7 +6,9 @@ import numpy as np
 from sklearn import metrics as skm
 
 
-def classification_metrics(y_true: np.ndarray, probs: np.ndarray, with_details: bool = False) -> dict:
+def classification_metrics(
+    y_true: np.ndarray, probs: np.ndarray, with_details: bool = False
+) -> dict:
     """Accuracy, macro precision/recall/F1, one-vs-rest ROC-AUC.
 
     Args:
@@ -30,7 +32,9 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, with_details: 
     present = np.unique(y_true)
     if len(present) == num_classes and num_classes > 1:
         scores = probs if num_classes > 2 else probs[:, 1]
-        out["roc_auc_ovr"] = float(skm.roc_auc_score(y_true, scores, multi_class="ovr", labels=labels))
+        out["roc_auc_ovr"] = float(
+            skm.roc_auc_score(y_true, scores, multi_class="ovr", labels=labels)
+        )
     if with_details:
         p, r, f, support = skm.precision_recall_fscore_support(
             y_true, y_pred, labels=labels, average=None, zero_division=0

@@ -10,7 +10,9 @@ import torch
 from profond.train.config import TrainConfig
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+def build_optimizer(
+    params: Iterable[torch.nn.Parameter], config: TrainConfig
+) -> torch.optim.Optimizer:
     """The optimizer named by ``config.optimizer``."""
     params = list(params)
     wd = config.weight_decay
@@ -18,7 +20,11 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) -
         return torch.optim.SGD(params, lr=config.lr, weight_decay=wd)
     if config.optimizer in ("momentum", "nesterov"):
         return torch.optim.SGD(
-            params, lr=config.lr, momentum=config.momentum, nesterov=config.optimizer == "nesterov", weight_decay=wd
+            params,
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.optimizer == "nesterov",
+            weight_decay=wd,
         )
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=wd)

@@ -100,6 +100,8 @@ class Task:
         """Turn the model's output batch into one JSON-ready dict per sample."""
         raise NotImplementedError
 
-    def epoch_figures(self, model: nn.Module, data: DataBundle, outdir: Path, epoch: int) -> list[Path]:
+    def epoch_figures(
+        self, model: nn.Module, data: DataBundle, outdir: Path, epoch: int
+    ) -> list[Path]:
         """Figures written after every epoch (e.g. a GAN's samples grid); default none."""
         return []

@@ -78,7 +78,9 @@ class Trainer:
         self.model: nn.Module | None = None
 
     # ---------------------------------------------------------------- fit
-    def fit(self, model: nn.Module, task: Task, data: DataBundle, resume: bool = False) -> FitResult:
+    def fit(
+        self, model: nn.Module, task: Task, data: DataBundle, resume: bool = False
+    ) -> FitResult:
         """Train ``model`` on ``data`` and evaluate it on the test split.
 
         With ``resume=True`` the run continues from ``checkpoint_path``; with the same seed it
@@ -107,9 +109,15 @@ class Trainer:
         for epoch in range(state.epoch, config.epochs):
             start = time.perf_counter()
             model.train()
-            train_loss = self.fit_epoch(train_model, task, optimizers, base_lrs, x_train, y_train, epoch)
+            train_loss = self.fit_epoch(
+                train_model, task, optimizers, base_lrs, x_train, y_train, epoch
+            )
             model.eval()
-            val = task.evaluate(model, data.x_val, data.y_val, config.batch_size) if len(data.x_val) else {}
+            val = (
+                task.evaluate(model, data.x_val, data.y_val, config.batch_size)
+                if len(data.x_val)
+                else {}
+            )
             logs = {"train_loss": train_loss, **{f"val_{k}": v for k, v in val.items()}}
             logs["lr"] = optimizers[0].param_groups[0]["lr"]
             logs["epoch_time_s"] = time.perf_counter() - start
@@ -216,15 +224,24 @@ class Trainer:
             penalty = penalty + self.config.l2 * sum((w * w).sum() for w in weights)
         return penalty
 
-    def _check_finite(self, loss: torch.Tensor, grad_norm: torch.Tensor | None, epoch: int, batch: int) -> None:
+    def _check_finite(
+        self, loss: torch.Tensor, grad_norm: torch.Tensor | None, epoch: int, batch: int
+    ) -> None:
         bad_loss = not bool(torch.isfinite(loss))
         exploded = grad_norm is not None and (
             not bool(torch.isfinite(grad_norm))
-            or (self.config.clip_grad_norm is None and float(grad_norm) > self.config.explode_grad_norm)
+            or (
+                self.config.clip_grad_norm is None
+                and float(grad_norm) > self.config.explode_grad_norm
+            )
         )
         if not (bad_loss or exploded):
             return
-        what = f"loss became {float(loss)}" if bad_loss else f"gradient norm exploded ({float(grad_norm):.3g})"
+        what = (
+            f"loss became {float(loss)}"
+            if bad_loss
+            else f"gradient norm exploded ({float(grad_norm):.3g})"
+        )
         kept = (
             f"; the last good checkpoint is kept at {self.checkpoint_path}"
             if self.checkpoint_path is not None and self.checkpoint_path.exists()
@@ -261,7 +278,9 @@ class Trainer:
             wrapped = torch.compile(wrapped)
         return wrapped
 
-    def _track_best(self, model: nn.Module, task: Task, state: _State, epoch: int, logs: dict[str, float]) -> bool:
+    def _track_best(
+        self, model: nn.Module, task: Task, state: _State, epoch: int, logs: dict[str, float]
+    ) -> bool:
         """Update the best epoch; return True when early stopping says stop."""
         key = f"val_{task.monitor}"
         value = logs.get(key, logs["train_loss"])
@@ -276,7 +295,9 @@ class Trainer:
             state.bad_epochs += 1
         return self.config.patience is not None and state.bad_epochs >= self.config.patience
 
-    def _save(self, model: nn.Module, optimizers: list[torch.optim.Optimizer], state: _State) -> None:
+    def _save(
+        self, model: nn.Module, optimizers: list[torch.optim.Optimizer], state: _State
+    ) -> None:
         assert self.checkpoint_path is not None
         payload: dict[str, Any] = {
             "config": self.config.to_dict(),

@@ -56,17 +56,24 @@ class ClassificationTask(Task):
         """Shape: ``(N, *input_shape)`` → ``(N, num_classes)`` probabilities (on the CPU)."""
         device = next(model.parameters()).device
         step = max(batch_size, 512)  # no gradients: larger batches are faster
-        out = [F.softmax(model(x[i : i + step].to(device)), dim=1).cpu() for i in range(0, len(x), step)]
+        out = [
+            F.softmax(model(x[i : i + step].to(device)), dim=1).cpu()
+            for i in range(0, len(x), step)
+        ]
         return torch.cat(out) if out else torch.empty(0, self.data.num_classes)
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict[str, float]:
+    def evaluate(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
+    ) -> dict[str, float]:
         probs = self.predict_proba(model, x, batch_size)
         loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), y).item()
         metrics = classification_metrics(y.numpy(), probs.numpy())
         return {"loss": loss, **metrics}
 
-    def figures(self, model: nn.Module, data: DataBundle, outdir: Path, history: dict[str, list[float]]) -> list[Path]:
+    def figures(
+        self, model: nn.Module, data: DataBundle, outdir: Path, history: dict[str, list[float]]
+    ) -> list[Path]:
         probs = self.predict_proba(model, data.x_test, 512)
         details = classification_metrics(data.y_test.numpy(), probs.numpy(), with_details=True)
         outdir.mkdir(parents=True, exist_ok=True)
@@ -75,13 +82,19 @@ class ClassificationTask(Task):
         )
         paths = [
             training_curves(history, outdir / "training_curves.png"),
-            confusion_matrix_figure(details["confusion_matrix"], data.classes, outdir / "confusion_matrix.png"),
+            confusion_matrix_figure(
+                details["confusion_matrix"], data.classes, outdir / "confusion_matrix.png"
+            ),
             outdir / "test_report.json",
         ]
         if hasattr(model, "attention_maps") and "vocab" in data.extra:
             from profond.train.figures_sequence import attention_figure
 
-            paths.append(attention_figure(model, data.x_test[0], data.extra["vocab"], outdir / "attention.png"))
+            paths.append(
+                attention_figure(
+                    model, data.x_test[0], data.extra["vocab"], outdir / "attention.png"
+                )
+            )
         return paths
 
     def final_metrics(self, model: nn.Module, data: DataBundle) -> dict[str, float]:
@@ -90,7 +103,11 @@ class ClassificationTask(Task):
         Word order is all a Transformer adds over averaging the word vectors; this baseline
         measures what that is worth on this data.
         """
-        if data.task != "text-classification" or "vocab" not in data.extra or not self.with_baseline:
+        if (
+            data.task != "text-classification"
+            or "vocab" not in data.extra
+            or not self.with_baseline
+        ):
             return {}
         from dataclasses import replace
 
