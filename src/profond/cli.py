@@ -83,28 +83,32 @@ def _add_train(sub: Any) -> None:
     )
     g.add_argument("--batch-size", type=int, default=None, help="default: 128 (32 for series)")
     g.add_argument(
-        "--optimizer", default="adam", help="sgd, momentum, nesterov, adam, adamw, rmsprop"
+        "--optimizer", default=None, help="sgd, momentum, nesterov, adam (default), adamw, rmsprop"
     )
     g.add_argument(
         "--lr", type=float, default=None, help="learning rate (default: 1e-3; 3e-3 for series)"
     )
-    g.add_argument("--momentum", type=float, default=0.9)
-    g.add_argument("--weight-decay", type=float, default=0.0)
-    g.add_argument("--l1", type=float, default=0.0, help="L1 penalty coefficient")
-    g.add_argument("--l2", type=float, default=0.0, help="L2 penalty coefficient")
+    g.add_argument("--momentum", type=float, default=None, help="default 0.9")
+    g.add_argument("--weight-decay", type=float, default=None)
+    g.add_argument("--l1", type=float, default=None, help="L1 penalty coefficient")
+    g.add_argument("--l2", type=float, default=None, help="L2 penalty coefficient")
     g.add_argument(
-        "--schedule", default="constant", help="constant, step, cosine, warmup, warmup_cosine"
+        "--schedule",
+        default=None,
+        help="constant (default; cosine for cnn), step, cosine, warmup, warmup_cosine",
     )
-    g.add_argument("--step-size", type=int, default=10, help="step schedule: epochs between decays")
-    g.add_argument("--gamma", type=float, default=0.1, help="step schedule: decay factor")
-    g.add_argument("--warmup-epochs", type=int, default=1)
+    g.add_argument(
+        "--step-size", type=int, default=None, help="step schedule: epochs between decays (10)"
+    )
+    g.add_argument("--gamma", type=float, default=None, help="step schedule: decay factor (0.1)")
+    g.add_argument("--warmup-epochs", type=int, default=None, help="default 1")
     g.add_argument("--clip-grad-norm", type=float, default=None)
     g.add_argument("--patience", type=int, default=None, help="early stopping patience (epochs)")
     g.add_argument("--class-weights", default=None, help="'balanced' for imbalanced data")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    g.add_argument("--seed", type=int, default=None, help="default 0")
+    g.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
     g.add_argument("--threads", type=int, default=None, help="CPU threads")
-    g.add_argument("--compile", action="store_true", help="torch.compile the model")
+    g.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
     g.add_argument("--resume", metavar="RUN_ID", default=None, help="continue an interrupted run")
     g.add_argument("--distributed", type=int, metavar="N", default=None,
                    help="train with N processes (DistributedDataParallel through torchrun)")  # fmt: skip
@@ -185,9 +189,11 @@ def _run_spec(args: argparse.Namespace) -> Any:
         class_weights=args.class_weights, seed=args.seed, device=args.device, threads=args.threads,
         compile=args.compile,
     )  # fmt: skip
-    train = train_config_for(get_dataset(data), {k: v for k, v in given.items() if v is not None})
+    train = train_config_for(
+        get_dataset(data), family, {k: v for k, v in given.items() if v is not None}
+    )
     data_options = DataOptions(
-        seed=args.seed, val_fraction=args.val_fraction, normalization=args.normalization,
+        seed=train.seed, val_fraction=args.val_fraction, normalization=args.normalization,
         data_dir=args.data_dir, limit=args.limit, download=not args.no_download,
         window=args.window, horizon=args.horizon, max_len=args.max_len,
     )  # fmt: skip

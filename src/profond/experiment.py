@@ -162,9 +162,9 @@ def train_run(spec: RunSpec, stream: Any = None, resume_run_id: str | None = Non
     return RunOutcome(run_id=run_id, result=result, card=card, parameters=parameters)
 
 
-def train_config_for(dataset: Any, given: dict[str, Any]) -> TrainConfig:
-    """The options the user gave, else the dataset's suited defaults, else TrainConfig's."""
-    return TrainConfig(**{**dataset.train_defaults, **given})
+def train_config_for(dataset: Any, family: Any, given: dict[str, Any]) -> TrainConfig:
+    """The options the user gave, else the family's, else the dataset's, else TrainConfig's."""
+    return TrainConfig(**{**dataset.train_defaults, **family.train_defaults, **given})
 
 
 def resume_run(run_id: str, stream: Any = None, tracking_uri: str | None = None) -> RunOutcome:

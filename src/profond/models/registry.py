@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
@@ -31,6 +31,8 @@ class ModelFamily:
             :class:`~profond.data.bundle.DataBundle`: ``data_fields(bundle) -> dict``.
         default_data: the ``--data`` used when none is given.
         data_tasks: the data tasks this family can train on.
+        train_defaults: :class:`~profond.train.config.TrainConfig` values that suit the family
+            (they override the dataset's, and the user's options override both).
     """
 
     name: str
@@ -40,6 +42,7 @@ class ModelFamily:
     data_fields: Callable[[Any], dict[str, Any]]
     default_data: str
     data_tasks: tuple[str, ...] = ("classification",)
+    train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig values it needs
 
 
 FAMILY_MODULES: dict[str, str] = {

@@ -153,4 +153,6 @@ FAMILY = ModelFamily(
     data_fields=image_fields,
     default_data="fashion-mnist",
     data_tasks=("classification",),
+    # a higher peak rate with warm-up, then cosine decay, for the residual network
+    train_defaults={"schedule": "warmup_cosine", "lr": 3e-3, "epochs": 15},
 )
