@@ -22,6 +22,8 @@ from profond.train.distributed import DistContext, local_device
 from profond.train.optim import lr_factor
 from profond.train.task import Task
 
+GRAD_CHECK_EVERY = 20  # batches between two gradient-norm checks when not clipping
+
 
 class TrainingDiverged(ProfondError):
     """The loss or the gradients became NaN/inf or exploded."""
@@ -76,6 +78,7 @@ class Trainer:
         self.figures_dir = figures_dir
         self.device = local_device(pick_device(config.device))
         self.model: nn.Module | None = None
+        self._typical_loss = math.inf  # running average of the batch loss
 
     # ---------------------------------------------------------------- fit
     def fit(
@@ -169,22 +172,22 @@ class Trainer:
         config = self.config
         order = self._epoch_order(len(x), epoch)
         num_batches = math.ceil(len(order) / config.batch_size)
-        total = torch.zeros((), device=self.device)
-        count = 0
+        scheduled = config.schedule != "constant"
+        total, count = 0.0, 0
         for batch in range(num_batches):
-            fraction = epoch + batch / num_batches
-            for opt, lrs in zip(optimizers, base_lrs, strict=True):
-                factor = lr_factor(config, fraction)
-                for group, lr in zip(opt.param_groups, lrs, strict=True):
-                    group["lr"] = lr * factor
+            if scheduled:
+                factor = lr_factor(config, epoch + batch / num_batches)
+                for opt, lrs in zip(optimizers, base_lrs, strict=True):
+                    for group, lr in zip(opt.param_groups, lrs, strict=True):
+                        group["lr"] = lr * factor
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
             xb, yb = self._to_device(x[index]), self._to_device(y[index])
             loss = self.train_step(model, task, optimizers, xb, yb, epoch, batch)
-            total += loss.detach() * len(index)
+            total += loss * len(index)
             count += len(index)
             for cb in self.callbacks:
                 cb.on_batch_end(self, epoch, batch, num_batches)
-        return float(total) / max(count, 1)
+        return total / max(count, 1)
 
     def train_step(
         self,
@@ -195,23 +198,40 @@ class Trainer:
         y: torch.Tensor,
         epoch: int,
         batch: int,
-    ) -> torch.Tensor:
-        """Forward, loss (+ L1/L2 penalties), backward, clipping, divergence check, step."""
+    ) -> float:
+        """Forward, loss (+ L1/L2 penalties), backward, clipping, divergence check, step.
+
+        Returns the batch's loss. The global gradient norm is computed when clipping, and
+        otherwise every ``GRAD_CHECK_EVERY`` batches, and whenever the loss jumps tenfold, to
+        catch exploding gradients (the loss itself is checked at every batch).
+        """
         if task.manual_optimization:
-            loss = task.manual_step(model, x, y, optimizers)
-            self._check_finite(loss, None, epoch, batch)
-            return loss
+            value = float(task.manual_step(model, x, y, optimizers))
+            self._check_finite(value, None, epoch, batch)
+            return value
         optimizer = optimizers[0]
         optimizer.zero_grad(set_to_none=True)
         loss = task.training_step(model, x, y)
         if self.config.l1 or self.config.l2:
             loss = loss + self._penalty(model)
         loss.backward()
-        max_norm = self.config.clip_grad_norm or self.config.explode_grad_norm
-        grad_norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        self._check_finite(loss, grad_norm, epoch, batch)
+        grad_norm = None
+        if self.config.clip_grad_norm is not None:
+            grad_norm = float(
+                nn.utils.clip_grad_norm_(model.parameters(), self.config.clip_grad_norm)
+            )
+        elif batch % GRAD_CHECK_EVERY == 0 or loss.item() > 10 * self._typical_loss:
+            grad_norm = float(
+                nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
+            )
+        value = loss.item()
+        self._check_finite(value, grad_norm, epoch, batch)
+        if math.isfinite(value):  # a running scale of the loss: a jump tenfold triggers a check
+            self._typical_loss = (
+                value if self._typical_loss == math.inf else 0.9 * self._typical_loss + 0.1 * value
+            )
         optimizer.step()
-        return loss
+        return value
 
     # ---------------------------------------------------------------- helpers
     def _penalty(self, model: nn.Module) -> torch.Tensor:
@@ -224,24 +244,15 @@ class Trainer:
             penalty = penalty + self.config.l2 * sum((w * w).sum() for w in weights)
         return penalty
 
-    def _check_finite(
-        self, loss: torch.Tensor, grad_norm: torch.Tensor | None, epoch: int, batch: int
-    ) -> None:
-        bad_loss = not bool(torch.isfinite(loss))
+    def _check_finite(self, loss: float, grad_norm: float | None, epoch: int, batch: int) -> None:
+        bad_loss = not math.isfinite(loss)
         exploded = grad_norm is not None and (
-            not bool(torch.isfinite(grad_norm))
-            or (
-                self.config.clip_grad_norm is None
-                and float(grad_norm) > self.config.explode_grad_norm
-            )
+            not math.isfinite(grad_norm)
+            or (self.config.clip_grad_norm is None and grad_norm > self.config.explode_grad_norm)
         )
         if not (bad_loss or exploded):
             return
-        what = (
-            f"loss became {float(loss)}"
-            if bad_loss
-            else f"gradient norm exploded ({float(grad_norm):.3g})"
-        )
+        what = f"loss became {loss}" if bad_loss else f"gradient norm exploded ({grad_norm:.3g})"
         kept = (
             f"; the last good checkpoint is kept at {self.checkpoint_path}"
             if self.checkpoint_path is not None and self.checkpoint_path.exists()
