@@ -16,14 +16,19 @@ from profond.track.store import client
 from profond.train.tasks import task_class
 
 
-def run_data_options(run_id: str, uri: str | None = None) -> DataOptions:
-    """The data options the run was trained with (from its ``config/run.json`` artifact)."""
+def run_data_options(
+    run_id: str, uri: str | None = None, normalization: str = "minmax"
+) -> DataOptions:
+    """The data options the run was trained with (from its ``config/run.json`` artifact).
+
+    Without that artifact, the defaults with the run's ``normalization`` (from its model card).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = client(uri).download_artifacts(run_id, "config/run.json", tmp)
             spec = json.loads(Path(path).read_text(encoding="utf-8"))
         except Exception:
-            return DataOptions()
+            return DataOptions(normalization=normalization)
     return DataOptions(**spec.get("data_options", {}))
 
 
@@ -36,7 +41,8 @@ def evaluate_run(run_id: str, uri: str | None = None, outdir: Path | None = None
     get_run(run_id, uri)
     loaded = load_run_model(run_id, uri)
     card = loaded.card
-    bundle = get_dataset(card.data).load(run_data_options(run_id, uri))
+    normalization = card.preprocessing.get("normalization", "minmax")
+    bundle = get_dataset(card.data).load(run_data_options(run_id, uri, normalization))
     task = task_class(card.task)(bundle)
     metrics = task.evaluate(loaded.model, bundle.x_test, bundle.y_test, 512)
     result: dict[str, Any] = {"run_id": run_id, "model": card.family, "data": card.data}

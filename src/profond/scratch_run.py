@@ -7,6 +7,7 @@ predict and serve then work on a scratch run exactly as on a torch run.
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -84,6 +85,10 @@ def train_scratch_run(
               **asdict(spec.data_options), **{f"model.{k}": v for k, v in asdict(config).items()},
               "parameters": parameters}  # fmt: skip
     tracker.log_params(params)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_path = Path(tmp) / "run.json"
+        spec_path.write_text(json.dumps(spec.to_dict(), indent=2), encoding="utf-8")
+        tracker.log_artifact(spec_path, "config")
     reporter._print(
         f"run {tracker.run_id}: mlp on the scratch engine ({parameters:,} parameters) on {data_name}"
     )
