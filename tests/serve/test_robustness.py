@@ -34,7 +34,7 @@ def served(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     port = free_port()
     env = {**os.environ, "PROFOND_HOME": str(tmp_path_factory.mktemp("home"))}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-m", "profond.serve.commands", "--model-dir", str(model_dir)]
+    command = [sys.executable, "-m", "profond", "serve", "--model-dir", str(model_dir)]
     command += ["--port", str(port), "--max-body-bytes", str(MAX_BODY), "--max-instances", "32"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

@@ -14,7 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from serving_helpers import free_port
 
-from profond.serve.commands import add_serve_parser, config_from_args, main
+from profond.cli import main
+from profond.serve.commands import add_serve_parser, config_from_args
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -35,10 +36,10 @@ def test_arguments_become_the_config() -> None:
 
 
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys) -> None:
-    assert main(["--model-dir", str(tmp_path), "--port", str(free_port())]) == 2
+    assert main(["serve", "--model-dir", str(tmp_path), "--port", str(free_port())]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no saved model") and err.count("\n") == 1
-    assert main(["--port", "1"]) == 2
+    assert main(["serve", "--port", "1"]) == 2
     assert "exactly one model source" in capsys.readouterr().err
 
 
@@ -46,7 +47,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys) -> None:
 def test_two_workers_serve_and_merge_their_metrics(model_dir, tmp_path) -> None:
     port = free_port()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "profond.serve.commands", "--model-dir", str(model_dir)]
+    command = [sys.executable, "-m", "profond", "serve", "--model-dir", str(model_dir)]
     process = subprocess.Popen([*command, "--port", str(port), "--workers", "2"], env=env)
     url = f"http://127.0.0.1:{port}"
     try:

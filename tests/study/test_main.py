@@ -6,13 +6,14 @@ from pathlib import Path
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "study"
 
 
-def test_module_entry_point_runs_study_commands(tmp_path):
+def test_python_m_profond_runs_study_commands(tmp_path):
     env = {"PROFOND_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     run = subprocess.run(
         [
             sys.executable,
             "-m",
-            "profond.study",
+            "profond",
+            "study",
             "import",
             "--json",
             str(FIXTURES / "deep_learning_exam.md"),
@@ -26,7 +27,7 @@ def test_module_entry_point_runs_study_commands(tmp_path):
     assert run.returncode == 0 and doc["added"] == 3
     assert doc["files"][0]["problems"][0]["line"] == 25
     bad = subprocess.run(
-        [sys.executable, "-m", "profond.study", "import", str(tmp_path / "missing.md")],
+        [sys.executable, "-m", "profond", "study", "import", str(tmp_path / "missing.md")],
         capture_output=True,
         text=True,
         env=env,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +49,3 @@ def run_export(args: argparse.Namespace) -> int:
     export_onnx(loaded, out)
     print(out)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m profond.compress.commands``: the export command on its own."""
-    parser = argparse.ArgumentParser(prog="profond")
-    add_export_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["export", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except ProfondError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,11 +12,9 @@ import argparse
 import gc
 import os
 import shutil
-import sys
 import tempfile
 from typing import Any
 
-from profond.errors import ProfondError
 from profond.serve.config import RUNTIMES, ModelSource, ServeConfig
 
 
@@ -130,19 +128,3 @@ def run_serve(args: argparse.Namespace) -> int:
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m profond.serve.commands``: the serve command on its own."""
-    parser = argparse.ArgumentParser(prog="profond")
-    add_serve_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except ProfondError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
