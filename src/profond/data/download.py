@@ -7,6 +7,7 @@ import hashlib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.progress import (
@@ -62,7 +63,9 @@ def download(remote: RemoteFile, folder: Path, show_progress: bool = True) -> Pa
     for mirror in remote.mirrors:
         url = mirror + remote.name
         try:
-            atomic_write(target, lambda tmp, url=url: _fetch(url, tmp, remote.name, show_progress))
+            atomic_write(
+                target, partial(_fetch, url, label=remote.name, show_progress=show_progress)
+            )
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
             continue
@@ -77,7 +80,7 @@ def download(remote: RemoteFile, folder: Path, show_progress: bool = True) -> Pa
     )
 
 
-def _fetch(url: str, destination: Path, label: str, show_progress: bool) -> None:
+def _fetch(url: str, destination: Path, *, label: str, show_progress: bool) -> None:
     with urllib.request.urlopen(url, timeout=30) as response, destination.open("wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
         columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())

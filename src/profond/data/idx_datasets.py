@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from profond.data.bundle import DataBundle
@@ -110,8 +111,8 @@ DATASETS = {
         name=name,
         task="classification",
         description=description,
-        load=lambda options, name=name: load_idx_dataset(name, options),
-        status=lambda options, name=name: status(name, options),
+        load=partial(load_idx_dataset, name),
+        status=partial(status, name),
     )
     for name, description in (
         ("fashion-mnist", "Zalando's 28x28 clothing images (60000 train, 10000 test, 10 classes)"),

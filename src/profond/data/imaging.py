@@ -40,7 +40,7 @@ def decode_image(
         raise ProfondError(f"invert must be auto, yes or no, got {invert!r}")
     height, width = _image_size(input_shape)
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise ProfondError(
                 f"image of {image.width}x{image.height} pixels is too large; send at most "

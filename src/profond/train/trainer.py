@@ -286,7 +286,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             wrapped = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         if self.config.compile:
-            wrapped = torch.compile(wrapped)
+            wrapped = torch.compile(wrapped)  # type: ignore[assignment]
         return wrapped
 
     def _track_best(

@@ -92,7 +92,10 @@ class ClassificationTask(Task):
 
             paths.append(
                 attention_figure(
-                    model, data.x_test[0], data.extra["vocab"], outdir / "attention.png"
+                    model,  # type: ignore[arg-type]  # a TransformerClassifier (has attention_maps)
+                    data.x_test[0],
+                    data.extra["vocab"],
+                    outdir / "attention.png",
                 )
             )
         return paths
