@@ -40,15 +40,7 @@ class CNNConfig:
     channels_last: bool = True  # NHWC memory layout: faster oneDNN convolutions on CPU
 
     def __post_init__(self) -> None:
-        if self.in_channels <= 0 or self.num_classes <= 0:
-            raise ValueError(
-                f"expected positive in_channels and num_classes. Received: "
-                f"in_channels={self.in_channels}, num_classes={self.num_classes}"
-            )
-        if len(self.image_size) != 2 or any(s <= 0 for s in self.image_size):
-            raise ValueError(
-                f"expected image_size=(H, W), positive. Received: image_size={self.image_size}"
-            )
+        check_image_fields(self.in_channels, self.num_classes, self.image_size)
         if not self.channels or any(c <= 0 for c in self.channels):
             raise ValueError(
                 f"expected at least one positive channel count. Received: channels={self.channels}"
@@ -70,6 +62,17 @@ class CNNConfig:
             raise ValueError(f"expected hidden_size >= 0. Received: hidden_size={self.hidden_size}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"expected 0 <= dropout < 1. Received: dropout={self.dropout}")
+
+
+def check_image_fields(in_channels: int, num_classes: int, image_size: tuple[int, ...]) -> None:
+    """Validate the data-derived fields that every image classifier's config shares."""
+    if in_channels <= 0 or num_classes <= 0:
+        raise ValueError(
+            f"expected positive in_channels and num_classes. Received: "
+            f"in_channels={in_channels}, num_classes={num_classes}"
+        )
+    if len(image_size) != 2 or any(s <= 0 for s in image_size):
+        raise ValueError(f"expected image_size=(H, W), positive. Received: image_size={image_size}")
 
 
 def check_image_batch(x: torch.Tensor, expected: tuple[int, ...]) -> None:

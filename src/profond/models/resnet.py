@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from profond.models.cnn import check_image_batch, image_fields
+from profond.models.cnn import check_image_batch, check_image_fields, image_fields
 from profond.models.registry import ModelFamily
 
 
@@ -32,15 +32,7 @@ class ResNetConfig:
     channels_last: bool = True  # NHWC memory layout: faster oneDNN convolutions on CPU
 
     def __post_init__(self) -> None:
-        if self.in_channels <= 0 or self.num_classes <= 0:
-            raise ValueError(
-                f"expected positive in_channels and num_classes. Received: "
-                f"in_channels={self.in_channels}, num_classes={self.num_classes}"
-            )
-        if len(self.image_size) != 2 or any(s <= 0 for s in self.image_size):
-            raise ValueError(
-                f"expected image_size=(H, W), positive. Received: image_size={self.image_size}"
-            )
+        check_image_fields(self.in_channels, self.num_classes, self.image_size)
         if not self.channels or any(c <= 0 for c in self.channels):
             raise ValueError(
                 f"expected at least one positive stage width. Received: channels={self.channels}"
