@@ -17,7 +17,7 @@ from torch import nn
 
 from profond.errors import ProfondError
 from profond.models.registry import ModelFamily
-from profond.models.vae import check_images, image_fields
+from profond.models.vae import check_image_geometry, check_images, image_fields
 
 
 @dataclass(frozen=True)
@@ -30,23 +30,7 @@ class GANConfig:
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - label_smoothing
 
     def __post_init__(self) -> None:
-        if min(self.in_channels, self.height, self.width, self.latent_dim) <= 0:
-            raise ValueError(
-                "expected positive in_channels, height, width and latent_dim. Received: "
-                f"in_channels={self.in_channels}, height={self.height}, width={self.width}, "
-                f"latent_dim={self.latent_dim}"
-            )
-        if not self.hidden_channels or any(c <= 0 for c in self.hidden_channels):
-            raise ValueError(
-                f"expected one or more positive hidden channels. Received: hidden_channels={self.hidden_channels}"
-            )
-        stride = 2 ** len(self.hidden_channels)
-        if self.height % stride or self.width % stride:
-            raise ValueError(
-                f"expected height and width divisible by {stride} (one halving per hidden "
-                f"channel). Received: height={self.height}, width={self.width}, "
-                f"hidden_channels={self.hidden_channels}"
-            )
+        check_image_geometry(self)
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError(
                 f"expected 0 <= label_smoothing < 0.5. Received: label_smoothing={self.label_smoothing}"

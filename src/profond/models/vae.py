@@ -21,6 +21,31 @@ from profond.models.registry import ModelFamily
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
+def check_image_geometry(config: Any) -> None:
+    """Validate what the VAE and GAN configs share: image size, latent size, conv widths.
+
+    Each entry of ``config.hidden_channels`` halves the image, so H and W must divide by
+    ``2 ** len(hidden_channels)``.
+    """
+    if min(config.in_channels, config.height, config.width, config.latent_dim) <= 0:
+        raise ValueError(
+            "expected positive in_channels, height, width and latent_dim. Received: "
+            f"in_channels={config.in_channels}, height={config.height}, width={config.width}, "
+            f"latent_dim={config.latent_dim}"
+        )
+    if not config.hidden_channels or any(c <= 0 for c in config.hidden_channels):
+        raise ValueError(
+            f"expected one or more positive hidden channels. Received: hidden_channels={config.hidden_channels}"
+        )
+    stride = 2 ** len(config.hidden_channels)
+    if config.height % stride or config.width % stride:
+        raise ValueError(
+            f"expected height and width divisible by {stride} (one halving per hidden "
+            f"channel). Received: height={config.height}, width={config.width}, "
+            f"hidden_channels={config.hidden_channels}"
+        )
+
+
 @dataclass(frozen=True)
 class VAEConfig:
     in_channels: int = 1  # image channels; set from the data
@@ -32,23 +57,7 @@ class VAEConfig:
     likelihood: str = "bernoulli"  # bernoulli (pixels in [0, 1], cross-entropy) | gaussian (MSE)
 
     def __post_init__(self) -> None:
-        if min(self.in_channels, self.height, self.width, self.latent_dim) <= 0:
-            raise ValueError(
-                "expected positive in_channels, height, width and latent_dim. Received: "
-                f"in_channels={self.in_channels}, height={self.height}, width={self.width}, "
-                f"latent_dim={self.latent_dim}"
-            )
-        if not self.hidden_channels or any(c <= 0 for c in self.hidden_channels):
-            raise ValueError(
-                f"expected one or more positive hidden channels. Received: hidden_channels={self.hidden_channels}"
-            )
-        stride = 2 ** len(self.hidden_channels)
-        if self.height % stride or self.width % stride:
-            raise ValueError(
-                f"expected height and width divisible by {stride} (one halving per hidden "
-                f"channel). Received: height={self.height}, width={self.width}, "
-                f"hidden_channels={self.hidden_channels}"
-            )
+        check_image_geometry(self)
         if self.beta < 0 or not math.isfinite(self.beta):
             raise ValueError(f"expected a finite beta >= 0. Received: beta={self.beta}")
         if self.likelihood not in LIKELIHOODS:
