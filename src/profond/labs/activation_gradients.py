@@ -104,10 +104,9 @@ def _plot(norms: dict[str, list[float]], path: Path) -> Path:
     ax.set_title("Gradient norm per layer, deep MLP on digits")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    from profond.train.plots import save_figure
+
+    return save_figure(fig, path)  # atomic, like every figure profond writes
 
 
 LAB = Lab(

@@ -103,10 +103,9 @@ def _plot(curves: dict[str, list[float]], path: Path) -> Path:
     ax.set_title(f"Adam vs SGD on digits, lr={CONFIG.lr:g}")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    from profond.train.plots import save_figure
+
+    return save_figure(fig, path)  # atomic, like every figure profond writes
 
 
 LAB = Lab(

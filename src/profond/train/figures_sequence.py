@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from profond.atomic import atomic_write
-
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -18,11 +16,9 @@ if TYPE_CHECKING:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+    from profond.train.plots import save_figure  # imports matplotlib only when drawing
 
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def forecast_figure(data: DataBundle, forecasts: np.ndarray, path: str | Path) -> Path:
