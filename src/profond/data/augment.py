@@ -8,10 +8,10 @@ pixels, which teaches the translation invariance that convolution only approxima
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
+
+from profond.models.wrappers import unwrap
 
 
 def augment_batch(
@@ -64,12 +64,7 @@ def maybe_augment(
     A training step calls this on every image batch; models without an ``augment`` option, and
     any model in eval mode, get ``x`` back unchanged.
     """
-    inner: Any = model
-    while not hasattr(inner, "config") and isinstance(
-        getattr(inner, "module", None) or getattr(inner, "_orig_mod", None), nn.Module
-    ):  # DistributedDataParallel and torch.compile wrap the model
-        inner = getattr(inner, "module", None) or inner._orig_mod
-    config = getattr(inner, "config", None)
+    config = getattr(unwrap(model), "config", None)  # through DDP and torch.compile wrappers
     if model.training and getattr(config, "augment", False) and x.dim() == 4:
         return augment_batch(x, generator)
     return x

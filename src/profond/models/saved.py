@@ -22,6 +22,7 @@ from torch import nn
 from profond.atomic import atomic_write, atomic_write_text
 from profond.data.preprocess import Preprocessing
 from profond.errors import ProfondError
+from profond.models.wrappers import unwrap
 
 
 @dataclass
@@ -86,7 +87,7 @@ def save_model(folder: str | Path, model: nn.Module, card: ModelCard) -> Path:
     """Write ``model.json`` and ``weights.pt`` into ``folder`` (atomically, each)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    state = {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}
     atomic_write(folder / "weights.pt", lambda tmp: torch.save(state, tmp))
     atomic_write_text(folder / "model.json", json.dumps(asdict(card), indent=2, default=float))
     return folder
@@ -114,9 +115,3 @@ def load_model(folder: str | Path) -> LoadedModel:
     reference_path = folder / "drift_reference.json"
     reference = json.loads(reference_path.read_text()) if reference_path.is_file() else None
     return LoadedModel(model=model, card=card, drift_reference=reference)
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The module inside DistributedDataParallel or torch.compile wrappers."""
-    inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
-    return _unwrap(inner) if isinstance(inner, nn.Module) else model

@@ -22,6 +22,7 @@ from torch import nn
 
 from profond.data.preprocess import Preprocessing
 from profond.errors import ProfondError
+from profond.models.wrappers import unwrap
 from profond.train.metrics import regression_metrics
 from profond.train.task import Task
 
@@ -30,15 +31,9 @@ if TYPE_CHECKING:
     from profond.models.saved import ModelCard
 
 
-def _inner(model: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel or torch.compile wrapper."""
-    inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
-    return _inner(inner) if isinstance(inner, nn.Module) else model
-
-
 def is_recursive(model: nn.Module) -> bool:
     """Whether ``model`` is trained on one step and rolled forward to forecast further."""
-    config = getattr(_inner(model), "config", None)
+    config = getattr(unwrap(model), "config", None)
     return getattr(config, "strategy", "direct") == "recursive"
 
 
@@ -57,7 +52,7 @@ def predict_steps(model: nn.Module, x: torch.Tensor, steps: int, batch_size: int
         batch = x[start : start + batch_size].to(device)
         y_hat = model(batch)
         if y_hat.shape[1] != steps:
-            forecast = getattr(_inner(model), "forecast", None)
+            forecast = getattr(unwrap(model), "forecast", None)
             if forecast is None:
                 raise ProfondError(
                     f"the model forecasts {y_hat.shape[1]} steps but {steps} were asked for, "

@@ -17,13 +17,14 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from profond.errors import ProfondError
+from profond.models.wrappers import unwrap
 from profond.train.gan_quality import QualityConfig, QualityScorer, quality_classifier
 from profond.train.generate import save_image_grid
 from profond.train.task import Task
@@ -232,8 +233,7 @@ def _g_loss(gan: GAN, fake: torch.Tensor) -> torch.Tensor:
 
 def _unwrap(model: nn.Module) -> GAN:
     """The GAN inside a DistributedDataParallel or torch.compile wrapper."""
-    inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
-    return _unwrap(inner) if isinstance(inner, nn.Module) else model  # type: ignore[return-value]
+    return cast("GAN", unwrap(model))
 
 
 def _user_value(config: Any, name: str) -> Any:

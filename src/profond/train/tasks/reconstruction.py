@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from profond.errors import ProfondError
+from profond.models.wrappers import unwrap
 from profond.train.task import Task
 
 if TYPE_CHECKING:
@@ -26,12 +27,6 @@ FIGURE_SAMPLES = 10  # images per row of the figures
 LATENT_POINTS = 2000  # test images placed in the latent-space figure
 SHOWN_NOISE_STD = 0.3  # noise of the denoising figure when the model was not trained with noise
 EVAL_NOISE_SEED = 1234  # the noise of the validation loss is the same every epoch
-
-
-def unwrap(model: nn.Module) -> Any:
-    """The module inside DistributedDataParallel or torch.compile wrappers."""
-    inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
-    return unwrap(inner) if isinstance(inner, nn.Module) else model
 
 
 def add_noise(
@@ -51,7 +46,7 @@ class ReconstructionTask(Task):
     monitor_mode = "min"
 
     def training_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        config = unwrap(model).config
+        config: Any = unwrap(model).config
         x_in = x
         if config.noise_std > 0:
             x_in = add_noise(x, config.noise_std, config.output_activation == "sigmoid")
@@ -63,7 +58,7 @@ class ReconstructionTask(Task):
     ) -> dict[str, float]:
         """``mse``: clean reconstruction error; ``loss``: the training objective (noisy input
         for a denoising model, with a fixed noise seed so epochs compare)."""
-        config = unwrap(model).config
+        config: Any = unwrap(model).config
         device = next(model.parameters()).device
         generator = torch.Generator().manual_seed(EVAL_NOISE_SEED)
         total_mse = total_loss = 0.0
@@ -88,7 +83,7 @@ class ReconstructionTask(Task):
         from profond.train.figures_vision import image_rows, latent_scatter
         from profond.train.plots import training_curves
 
-        inner = unwrap(model)
+        inner: Any = unwrap(model)
         device = next(model.parameters()).device
         outdir.mkdir(parents=True, exist_ok=True)
         clamp = inner.config.output_activation == "sigmoid"
