@@ -13,8 +13,6 @@ Both come from Captum, so the gradients are computed the way the library's users
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +21,7 @@ from captum.attr import LayerAttribution, LayerGradCam, Saliency
 from torch import nn
 
 from profond.errors import ProfondError
+from profond.models.wrappers import eval_mode
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def explain(model: nn.Module, x: torch.Tensor, target: int | None = None) -> Exp
     x = x.detach().to(torch.float32)
     if not torch.isfinite(x).all():
         raise ProfondError("the input holds NaN or infinite values; send finite numbers")
-    with _eval_mode(model), torch.enable_grad():
+    with eval_mode(model), torch.enable_grad():
         with torch.no_grad():
             logits = model(x)
         if logits.ndim != 2 or logits.shape[0] != 1:
@@ -144,14 +143,3 @@ def _image_size(x: torch.Tensor) -> tuple[int, int]:
     if x.ndim > 4:
         raise ProfondError(f"explain takes image inputs. Received: shape={tuple(x.shape)}")
     return int(x.shape[-2]), int(x.shape[-1])
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Dropout and batch norm must act as at inference, or the map explains noise."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)

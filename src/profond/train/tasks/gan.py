@@ -14,8 +14,6 @@ images with :mod:`profond.train.gan_quality` (``fid``, the monitored metric).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from profond.errors import ProfondError
-from profond.models.wrappers import unwrap
+from profond.models.wrappers import eval_mode, unwrap
 from profond.train.gan_quality import QualityConfig, QualityScorer, quality_classifier
 from profond.train.generate import save_image_grid
 from profond.train.task import Task
@@ -135,7 +133,7 @@ class GANTask(Task):
         generator = torch.Generator().manual_seed(EVAL_SEED)
         d_sum = g_sum = 0.0
         generated = []
-        with _eval_mode(gan):
+        with eval_mode(gan):
             for start in range(0, len(x), batch_size):
                 real = x[start : start + batch_size].to(device)
                 fake = gan.generator(gan.noise(len(real), generator))
@@ -157,7 +155,7 @@ class GANTask(Task):
         scorer = self._scorer(reference)
         gan = _unwrap(model)
         generator = torch.Generator().manual_seed(EVAL_SEED)
-        with _eval_mode(gan), torch.no_grad():
+        with eval_mode(gan), torch.no_grad():
             images = torch.cat(
                 [
                     gan.sample(min(1000, len(scorer.reference) - start), generator).cpu()
@@ -220,7 +218,7 @@ class GANTask(Task):
 
     def _samples(self, model: nn.Module, path: Path) -> Path:
         gan = _unwrap(model)
-        with _eval_mode(gan):
+        with eval_mode(gan):
             images = gan.sample(64, torch.Generator().manual_seed(EVAL_SEED))
         return save_image_grid(images, path, nrow=8)
 
@@ -243,14 +241,3 @@ def _user_value(config: Any, name: str) -> Any:
         return value
     default = {f.name: f.default for f in dataclasses.fields(config)}.get(name)
     return None if value == default else value
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Batch norm uses its running statistics inside; the previous mode is restored after."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
