@@ -26,11 +26,11 @@ from profond.track.runs import MODEL_ARTIFACT
 from profond.track.tracker import MLflowTracker
 from profond.train.callbacks import Callback, ProgressReporter
 from profond.train.config import TrainConfig
+from profond.train.device import pick_device
 from profond.train.distributed import (
     DistContext,
     barrier,
     init_distributed,
-    launched_by_torchrun,
     shutdown,
 )
 from profond.train.tasks import task_class
@@ -102,16 +102,12 @@ def train_run(spec: RunSpec, stream: Any = None, resume_run_id: str | None = Non
     parameters = sum(p.numel() for p in model.parameters())
     task = task_class(family.task)(bundle)
 
-    dist_context = (
-        init_distributed(torch.device("cuda" if spec.train.device.startswith("cuda") else "cpu"))
-        if launched_by_torchrun()
-        else DistContext()
-    )
+    dist_context = init_distributed(pick_device(spec.train.device))  # single process: no-op
     reporter = ProgressReporter(stream or sys.stderr)
     tracker = _tracker(spec, data_name, dist_context, resume_run_id, bundle)
     run_id = tracker.run_id if tracker else (resume_run_id or "")
     if dist_context.is_main:
-        reporter._print(
+        reporter.print_line(
             f"run {run_id}: {spec.model} ({parameters:,} parameters) on {data_name} "
             f"({len(bundle.x_train)} train / {len(bundle.x_val)} val / {len(bundle.x_test)} test)"
         )
@@ -269,6 +265,6 @@ def _log_mlflow_model(
                 registered_model_name=spec.register_as,
             )
     except Exception as exc:  # the run and profond's own model are already saved
-        reporter._print(
+        reporter.print_line(
             f"warning: the MLflow-format model was not logged ({type(exc).__name__}: {exc})"
         )

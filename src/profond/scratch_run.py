@@ -89,7 +89,7 @@ def train_scratch_run(
         spec_path = Path(tmp) / "run.json"
         spec_path.write_text(json.dumps(spec.to_dict(), indent=2), encoding="utf-8")
         tracker.log_artifact(spec_path, "config")
-    reporter._print(
+    reporter.print_line(
         f"run {tracker.run_id}: mlp on the scratch engine ({parameters:,} parameters) on {data_name}"
     )
     clock = _Clock(spec.train)

@@ -44,7 +44,7 @@ class ProgressReporter(Callback):
         self._fit_start = time.perf_counter()
         self._start_epoch = start_epoch
         if start_epoch:
-            self._print(f"resuming at epoch {start_epoch + 1}/{trainer.config.epochs}")
+            self.print_line(f"resuming at epoch {start_epoch + 1}/{trainer.config.epochs}")
 
     def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, num_batches: int) -> None:
         if batch == 0:
@@ -69,18 +69,18 @@ class ProgressReporter(Callback):
         )
         if self.batch_bar:
             self.stream.write("\r" + " " * 100 + "\r")
-        self._print(
+        self.print_line(
             f"epoch {epoch + 1}/{trainer.config.epochs}  {shown}  ({logs.get('epoch_time_s', 0):.2f}s, eta {eta:.0f}s)"
         )
 
     def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:
         if result.stopped_early:
-            self._print(f"early stopping: best epoch {result.best_epoch + 1}, weights restored")
+            self.print_line(f"early stopping: best epoch {result.best_epoch + 1}, weights restored")
         shown = "  ".join(
             f"{k} {v:.4f}" for k, v in {**result.test_metrics, **result.final_metrics}.items()
         )
-        self._print(f"test: {shown}")
+        self.print_line(f"test: {shown}")
 
-    def _print(self, line: str) -> None:
+    def print_line(self, line: str) -> None:
         self.stream.write(line + "\n")
         self.stream.flush()
