@@ -20,7 +20,7 @@ from profond.models import build_model
 from profond.models.saved import LoadedModel, ModelCard, save_model
 from profond.serve.app import create_app
 from profond.serve.config import ModelSource, ServeConfig
-from profond.serve.drift import build_reference, save_reference
+from profond.monitor.drift import build_reference, save_reference
 
 
 def digits_split() -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ import pytest
 
 from profond.errors import ProfondError
 from profond.serve.batching import MicroBatcher
-from profond.serve.runtime import RuntimeOutput
+from profond.inference.runtime import RuntimeOutput
 
 
 class Recorder:

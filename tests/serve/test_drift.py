@@ -9,7 +9,7 @@ import torch
 from prometheus_client.parser import text_string_to_metric_families
 
 from profond.errors import ProfondError
-from profond.serve.drift import DriftMonitor, build_reference, input_features, psi
+from profond.monitor.drift import DriftMonitor, build_reference, input_features, psi
 
 
 def _preprocessed(raw: np.ndarray) -> np.ndarray:

@@ -61,7 +61,10 @@ def test_a_forecaster_answers_forecasts(forecaster_dir, runtime: str) -> None:
     with running_server(make_config(forecaster_dir, runtime=runtime)) as url:
         response = httpx.post(f"{url}/v1/predict", json={"instances": windows.tolist()})
         assert response.status_code == 200, response.text
-        np.testing.assert_allclose(response.json()["forecast"], expected, atol=1e-5)
+        predictions = response.json()["predictions"]
+        forecasts = [p["forecast"] for p in predictions]  # series units (no scaling here)
+        np.testing.assert_allclose(forecasts, expected, atol=1e-5)
+        assert all(p["horizon"] == 3 for p in predictions)
         short = httpx.post(f"{url}/v1/predict", json={"instances": [[1.0, 2.0]]})
         assert short.status_code == 422 and "12 numbers" in short.json()["error"]["message"]
 

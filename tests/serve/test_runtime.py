@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from profond.errors import ProfondError
-from profond.serve.runtime import OnnxRuntime, TorchRuntime, build_runtime
+from profond.inference.runtime import OnnxRuntime, TorchRuntime, build_runtime
 
 
 def test_torch_and_onnx_runtimes_agree_with_the_model(loaded, tmp_path) -> None:

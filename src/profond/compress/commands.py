@@ -33,7 +33,7 @@ def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run_export(args: argparse.Namespace) -> int:
     """Handler of ``profond export``; prints the written path and returns the exit status."""
     from profond.compress.onnx_export import export_onnx
-    from profond.serve.config import ModelSource
+    from profond.inference.source import ModelSource
 
     source = ModelSource(
         run_id=args.run_id,

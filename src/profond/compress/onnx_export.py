@@ -58,9 +58,11 @@ def first_output(result: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tenso
 
 def inference_module(loaded: LoadedModel) -> tuple[nn.Module, list[str]]:
     """The module to run or export, and the names of its outputs."""
+    from profond.train.tasks import task_class
+
     model = loaded.model
     if callable(getattr(model, "features", None)):
-        shared = loaded.card.task == "classification"
+        shared = task_class(loaded.card.task).output_kind == "classes"
         return WithFeatures(model, shared).eval(), [OUTPUT_NAME, FEATURES_NAME]
     return model.eval(), [OUTPUT_NAME]
 
@@ -98,6 +100,12 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = 18) -> Path:
     Returns:
         ``path``.
     """
+    from profond.train.tasks import task_class
+
+    if not task_class(loaded.card.task).supports_onnx:
+        raise ProfondError(
+            f"a {loaded.card.task} model ({loaded.card.family}) cannot be exported to ONNX"
+        )
     path = Path(path)
     module, output_names = inference_module(loaded)
     example = example_input(loaded, 2)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from profond.errors import ProfondError
-from profond.serve.runtime import RuntimeOutput
+from profond.inference.runtime import RuntimeOutput
 
 logger = logging.getLogger(__name__)
 

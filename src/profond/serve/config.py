@@ -7,61 +7,15 @@ source again, never a path a client sends.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from profond.errors import ProfondError
-from profond.models.saved import LoadedModel, load_model
+from profond.inference.source import ModelSource
+
+__all__ = ["RUNTIMES", "ModelSource", "ServeConfig"]
 
 RUNTIMES = ("torch", "onnx")
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Exactly one place a served model is read from.
-
-    Args:
-        run_id: an MLflow run id whose saved-model artifact is downloaded.
-        model_dir: a saved-model folder (``model.json`` + ``weights.pt``).
-        model_uri: a registry URI such as ``models:/name/3``.
-        tracking_uri: the MLflow tracking URI for ``run_id``/``model_uri`` (None: MLflow's own
-            default, i.e. ``$MLFLOW_TRACKING_URI``).
-    """
-
-    run_id: str | None = None
-    model_dir: str | None = None
-    model_uri: str | None = None
-    tracking_uri: str | None = None
-
-    def __post_init__(self) -> None:
-        given = [name for name in ("run_id", "model_dir", "model_uri") if getattr(self, name)]
-        if len(given) != 1:
-            raise ProfondError(
-                "give exactly one model source (a RUN_ID, --model-dir DIR or --model-uri URI); "
-                f"received: {', '.join(given) or 'none'}"
-            )
-
-    def describe(self) -> str:
-        return self.model_dir or self.model_uri or f"run {self.run_id}"
-
-    def load(self) -> LoadedModel:
-        """Read the model. Raises :class:`ProfondError` when it cannot be found or read."""
-        if self.model_dir:
-            return load_model(Path(self.model_dir))
-        if importlib.util.find_spec("profond.track.runs") is None:
-            raise ProfondError(
-                "loading a model from a run or a registry URI needs MLflow tracking support, "
-                "which this installation lacks; serve a saved-model folder with --model-dir DIR"
-            )
-        from profond.track import runs
-
-        run_id = self.run_id
-        if self.model_uri:
-            run_id = runs.resolve_model_uri(self.model_uri, uri=self.tracking_uri)
-        assert run_id is not None  # guaranteed by __post_init__
-        return runs.load_run_model(run_id, uri=self.tracking_uri)
 
 
 @dataclass(frozen=True)

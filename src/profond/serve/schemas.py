@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
-from profond.errors import ProfondError
+from profond.inference.errors import InputError
 
 # Strict: a string such as "0.5" is a client bug, not a number; NaN and infinities are refused
 # because one of them turns every output of the batch it joins into NaN.
@@ -22,20 +22,8 @@ Instance = (
 )
 
 
-class ApiError(ProfondError):
-    """A request the server refuses: answered with ``status`` and a JSON error body.
-
-    Args:
-        message: what was wrong and what was expected.
-        status: the HTTP status (4xx).
-        kind: a short machine-readable type, e.g. ``"invalid_shape"``.
-    """
-
-    def __init__(self, message: str, status: int = 400, kind: str = "bad_request") -> None:
-        super().__init__(message)
-        self.status = status
-        self.kind = kind
-
+# The one error type of the server (and of predict): message first, then status and kind.
+ApiError = InputError
 
 class ErrorDetail(BaseModel):
     type: str = Field(description="machine-readable error type, e.g. invalid_shape")
@@ -48,6 +36,16 @@ class ErrorBody(BaseModel):
 
 def error_body(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message}}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "malformed input (bad JSON, undecodable image, wrong field)",
+        413: "request body larger than the server accepts",
+        422: "input of the wrong shape, type or size",
+    }.items()
+}
 
 
 class PredictRequest(BaseModel):
@@ -74,7 +72,9 @@ class ModelRef(BaseModel):
     runtime: str
 
 
-class Prediction(BaseModel):
+class ClassPrediction(BaseModel):
+    """``output_kind`` ``classes``."""
+
     class_: int = Field(alias="class", description="predicted class index")
     label: str = Field(description="predicted class name")
     probabilities: list[float] = Field(description="softmax over the classes, in class order")
@@ -82,18 +82,34 @@ class Prediction(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class ForecastPrediction(BaseModel):
+    """``output_kind`` ``forecast``: values in the series' own units."""
+
+    forecast: list[float] = Field(description="the next `horizon` values, in the series' units")
+    horizon: int
+    unit: str
+
+
+class MaskPrediction(BaseModel):
+    """``output_kind`` ``mask``: a class per pixel."""
+
+    shape: list[int]
+    pixel_fraction: dict[str, float]
+    present: list[str]
+    mask: list[list[int]]
+
+
+class ReconstructionPrediction(BaseModel):
+    """``output_kind`` ``reconstruction``: the input remade by the model, in raw units."""
+
+    reconstruction: list[Any]
+
+
+Prediction = ClassPrediction | ForecastPrediction | MaskPrediction | ReconstructionPrediction
+
+
 class PredictResponse(BaseModel):
-    predictions: list[Prediction]
-    model: ModelRef
-
-
-class ForecastResponse(BaseModel):
-    forecast: list[list[float]] = Field(description="one predicted horizon per input window")
-    model: ModelRef
-
-
-class OutputResponse(BaseModel):
-    outputs: list[list[float]] = Field(description="the model's raw output, flattened per input")
+    predictions: list[Prediction] = Field(description="one per input, as the task formats it")
     model: ModelRef
 
 
@@ -103,7 +119,11 @@ class ModelInfo(BaseModel):
     task: str
     data: str
     input_shape: list[int]
+    input_kind: str = Field(description="image | text | series | vector")
+    output_kind: str = Field(description="classes | forecast | mask | reconstruction | none")
+    explainable: bool = Field(description="POST /v1/explain and /v1/explain/image apply")
     classes: list[str]
+    unit: str = Field(description="unit of a forecaster's values")
     metrics: dict[str, float]
     runtime: str
     max_instances: int

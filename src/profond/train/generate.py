@@ -13,7 +13,6 @@ from profond.atomic import atomic_write
 from profond.errors import ProfondError
 from profond.models.saved import LoadedModel
 
-GENERATIVE_TASKS = ("vae", "gan")
 MAX_SAMPLES = 1024  # a grid larger than 32 × 32 images is no longer something a person reads
 
 
@@ -84,12 +83,15 @@ def generate_grid(
     Raises:
         ProfondError: the run is not generative, ``n`` is out of range, or ``path`` exists.
     """
+    from profond.train.tasks import TASK_CLASSES, task_class
+
     card = loaded.card
-    if card.task not in GENERATIVE_TASKS or not hasattr(loaded.model, "sample"):
+    if not task_class(card.task).supports_generate or not hasattr(loaded.model, "sample"):
         run = f"run {card.run_id} " if card.run_id else "this model "
+        generative = [name for name in TASK_CLASSES if task_class(name).supports_generate]
         raise ProfondError(
             f"{run}is a {card.family!r} model (task {card.task!r}); profond generate works only "
-            f"for {' and '.join(GENERATIVE_TASKS)} runs — use profond predict instead"
+            f"for {' and '.join(generative)} runs — use profond predict instead"
         )
     if not 1 <= n <= MAX_SAMPLES:
         raise ProfondError(f"--n must be between 1 and {MAX_SAMPLES}, got {n}")

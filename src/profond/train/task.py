@@ -30,12 +30,25 @@ class Task:
         monitor_mode: ``"min"`` or ``"max"``.
         manual_optimization: when True the trainer calls :meth:`manual_step` instead of
             doing backward/step itself (GANs: two optimizers).
+        output_kind: what a prediction is, as :meth:`format_prediction` writes it: ``"classes"``
+            (class, label, probabilities), ``"forecast"`` (values in the series' units),
+            ``"mask"`` (a class per pixel), ``"reconstruction"`` (the input remade, raw units)
+            or ``"none"`` (the model makes samples, not predictions).
+        supports_drift: the server's drift monitor applies (a reference is built at training).
+        supports_onnx: the model can be exported to ONNX and served by onnxruntime.
+        supports_gradcam: predictions can be explained (Grad-CAM or saliency).
+        supports_generate: ``profond generate`` draws samples from the model.
     """
 
     name = "task"
     monitor = "loss"
     monitor_mode = "min"
     manual_optimization = False
+    output_kind = "none"
+    supports_drift = False
+    supports_onnx = True
+    supports_gradcam = False
+    supports_generate = False
 
     def __init__(self, data: DataBundle) -> None:
         self.data = data

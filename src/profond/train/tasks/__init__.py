@@ -27,3 +27,13 @@ def task_class(name: str) -> type[Task]:
         raise ProfondError(f"unknown task {name!r}; expected one of {', '.join(TASK_CLASSES)}")
     module_name, class_name = TASK_CLASSES[name].split(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+# Data tasks whose model task has another name (a text classifier is a classifier).
+DATA_TASK_ALIASES = {"text-classification": "classification"}
+
+
+def task_for_data(data_task: str) -> type[Task] | None:
+    """The task class that trains on data of kind ``data_task``, or None when there is none."""
+    name = DATA_TASK_ALIASES.get(data_task, data_task)
+    return task_class(name) if name in TASK_CLASSES else None

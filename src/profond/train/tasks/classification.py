@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,6 +24,9 @@ class ClassificationTask(Task):
     """Targets ``y`` are ``(N,)`` int64 class ids; the model returns ``(B, num_classes)`` logits."""
 
     name = "classification"
+    output_kind = "classes"
+    supports_drift = True
+    supports_gradcam = True
     monitor = "loss"
     monitor_mode = "min"
 
@@ -131,8 +133,12 @@ class ClassificationTask(Task):
 
     @staticmethod
     def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        """An image file (PNG/JPEG), a ``.npy`` array of raw values, or text for text models."""
+        """An image file (PNG/JPEG), a ``.npy``/``.csv`` array of raw values, or text for text models.
+
+        Shape: returns ``(B, *card.input_shape)`` preprocessed as in training.
+        """
         from profond.data.preprocess import Preprocessing
+        from profond.inference.decode import file_rows, read_image_file
 
         prep = Preprocessing.from_dict(card.preprocessing)
         shape = tuple(card.input_shape)
@@ -143,13 +149,9 @@ class ClassificationTask(Task):
         path = Path(source)
         if not path.is_file():
             raise ProfondError(f"input file not found: {source}")
-        if path.suffix.lower() == ".npy":
-            try:
-                array = np.load(path, allow_pickle=False)
-            except ValueError as exc:
-                raise ProfondError(f"{path} is not a readable .npy array: {exc}") from None
-            return raw_to_batch(array, shape, prep)
-        return decode_image(path.read_bytes(), shape, prep)
+        if path.suffix.lower() in (".npy", ".csv", ".txt"):
+            return prep.apply(torch.from_numpy(file_rows(path, shape)))
+        return decode_image(read_image_file(path), shape, prep)
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
@@ -163,16 +165,3 @@ class ClassificationTask(Task):
             for p in probs
         ]
 
-
-def raw_to_batch(array: np.ndarray, input_shape: tuple[int, ...], prep: Any) -> torch.Tensor:
-    """Raw values → a preprocessed batch ``(B, *input_shape)``; clear errors on bad shapes."""
-    array = np.asarray(array, dtype=np.float32)
-    size = int(np.prod(input_shape))
-    if array.size == 0 or array.size % size:
-        raise ProfondError(
-            f"input of shape {array.shape} does not fit the model's input shape {list(input_shape)} "
-            f"({size} values per sample)"
-        )
-    if not np.isfinite(array).all():
-        raise ProfondError("input contains NaN or infinite values")
-    return prep.apply(torch.from_numpy(array.reshape(-1, *input_shape)))

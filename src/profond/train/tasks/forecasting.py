@@ -97,6 +97,7 @@ class ForecastingTask(Task):
     """MSE training on scaled values; RMSE/MAE in original units; naive baselines."""
 
     name = "forecasting"
+    output_kind = "forecast"
     monitor = "rmse"
     monitor_mode = "min"
 
@@ -174,19 +175,10 @@ class ForecastingTask(Task):
         A file may hold one window (``window`` numbers, in a row or a column) or several
         (one window per row). Shape: returns ``(B, window, 1)`` scaled as in training.
         """
+        from profond.inference.decode import read_values, series_windows
+
         window = int(card.input_shape[0])
-        values = _read_values(Path(source))
-        if values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1):
-            values = values.reshape(1, -1)
-        elif values.ndim == 3 and values.shape[2] == 1:
-            values = values[..., 0]
-        if values.ndim != 2 or values.shape[1] != window:
-            raise ProfondError(
-                f"{source}: expected the last {window} values of the series, shape ({window},) "
-                f"or (B, {window}); got shape {tuple(values.shape)}"
-            )
-        if not np.isfinite(values).all():
-            raise ProfondError(f"{source}: the values contain NaN or infinity")
+        values = series_windows(read_values(Path(source)), window, source)
         prep = (
             Preprocessing.from_dict(card.preprocessing) if card.preprocessing else Preprocessing()
         )
@@ -204,22 +196,6 @@ class ForecastingTask(Task):
             {"forecast": [float(v) for v in row], "horizon": len(row), "unit": unit}
             for row in values.reshape(len(values), -1)
         ]
-
-
-def _read_values(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise ProfondError(f"{path}: no such file (expected a .csv or .npy file of values)")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            values = np.load(path, allow_pickle=False)
-        elif suffix in (".csv", ".txt"):
-            values = np.loadtxt(path, delimiter=",", ndmin=1)
-        else:
-            raise ProfondError(f"{path}: expected a .csv or .npy file, got {suffix or 'no suffix'}")
-    except ValueError as exc:
-        raise ProfondError(f"{path}: cannot read numbers from it ({exc})") from None
-    return np.asarray(values, dtype=np.float64)
 
 
 def _device(model: nn.Module) -> torch.device:

@@ -47,6 +47,9 @@ class GANTask(Task):
     """
 
     name = "gan"
+    output_kind = "none"
+    supports_onnx = False
+    supports_generate = True
     monitor = "fid"
     monitor_mode = "min"
     manual_optimization = True

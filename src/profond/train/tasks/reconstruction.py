@@ -42,6 +42,7 @@ class ReconstructionTask(Task):
     """Mean squared error between an image and its reconstruction."""
 
     name = "reconstruction"
+    output_kind = "reconstruction"
     monitor = "mse"
     monitor_mode = "min"
 
@@ -125,7 +126,16 @@ class ReconstructionTask(Task):
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
-        raise ProfondError(
-            f"predict does not apply to {card.family} models (task reconstruction); look at the "
-            "run's reconstruction figures or use `profond generate`"
-        )
+        return reconstruction_predictions(output, card)
+
+
+def reconstruction_predictions(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
+    """One ``{"reconstruction": [...]}`` per input, shaped as the input, in raw units.
+
+    Shape: ``output`` ``(B, *input_shape)`` in the model's (preprocessed) units.
+    """
+    from profond.data.preprocess import Preprocessing
+
+    prep = Preprocessing.from_dict(card.preprocessing) if card.preprocessing else Preprocessing()
+    values = prep.invert(output.detach().double().cpu())
+    return [{"reconstruction": row.tolist()} for row in values]

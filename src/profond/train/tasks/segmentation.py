@@ -40,6 +40,7 @@ class SegmentationTask(Task):
     """Per-pixel cross-entropy; ``miou`` is the mean of the per-class IoU over the split."""
 
     name = "segmentation"
+    output_kind = "mask"
     monitor = "miou"
     monitor_mode = "max"
 

@@ -58,6 +58,8 @@ class VAETask(Task):
     """Trains a VAE on images; reports the ELBO per sample (higher is better)."""
 
     name = "vae"
+    output_kind = "reconstruction"
+    supports_generate = True
     monitor = "elbo"
     monitor_mode = "max"
 
@@ -128,9 +130,9 @@ class VAETask(Task):
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
-        raise ProfondError(
-            "a VAE run makes images rather than predictions: use `profond generate RUN_ID --n 64`"
-        )
+        from profond.train.tasks.reconstruction import reconstruction_predictions
+
+        return reconstruction_predictions(output, card)
 
 
 @torch.no_grad()

@@ -1,0 +1,264 @@
+"""Raw input → arrays in the data's own units, validated in one place.
+
+Everything a user or a client sends passes here: JSON rows, ``.npy`` arrays, CSV files (with or
+without a header line), images and texts. Limits are checked before the work they bound: a
+``.npy`` header is read before its data, so a file claiming 10¹² elements is refused without
+allocating anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from profond.errors import ProfondError
+from profond.inference.errors import InputError
+
+if TYPE_CHECKING:
+    from profond.models.saved import ModelCard
+
+MAX_FILE_ELEMENTS = 16 * 1024 * 1024  # 64 MB of float32: far above any batch a person predicts
+NUMERIC_KINDS = "iuf"  # integers and floats; booleans, strings, objects are not numbers here
+INPUT_KINDS = ("image", "text", "series", "vector")
+
+
+def input_kind(card: ModelCard, output_kind: str) -> str:
+    """What a person gives this model: ``"text"``, ``"series"``, ``"image"`` or ``"vector"``."""
+    if card.extra.get("vocab"):
+        return "text"
+    if output_kind == "forecast":
+        return "series"
+    shape = tuple(card.input_shape)
+    flat_square = len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0] and shape[0] >= 16
+    return "image" if len(shape) >= 2 or flat_square else "vector"
+
+
+def rows_to_array(
+    instances: Any, input_shape: tuple[int, ...], max_instances: int
+) -> np.ndarray:
+    """Validated raw instances (JSON rows) as one array.
+
+    Each instance is flat (``prod(input_shape)`` numbers) or nested to the input shape, with or
+    without its size-1 axes.
+
+    Shape:
+        Returns ``(N, *input_shape)`` float32 (raw units, not yet preprocessed).
+
+    Raises:
+        InputError: not a list, empty, too many, ragged, not numbers, wrong shape, not finite.
+    """
+    size = math.prod(input_shape)
+    expected = f"{size} numbers (flat) or nested lists of shape {list(input_shape)}"
+    if not isinstance(instances, list):
+        raise InputError(f"'instances' must be a list of inputs, each {expected}", 422, "invalid_type")
+    if not instances:
+        raise InputError(
+            f"empty batch: send 'instances' with 1 to {max_instances} inputs", 422, "empty_batch"
+        )
+    if len(instances) > max_instances:  # before any conversion: the count bounds the work
+        raise InputError(
+            f"batch of {len(instances)} instances is over the limit of {max_instances}; "
+            "split it into several requests",
+            422,
+            "batch_too_large",
+        )
+    try:
+        x = np.asarray(instances)
+    except (ValueError, TypeError):
+        raise InputError(
+            f"instances have inconsistent shapes; each must be {expected}", 422, "invalid_shape"
+        ) from None
+    if x.dtype.kind not in NUMERIC_KINDS or _holds_booleans(instances, x):
+        raise InputError(
+            f"instances must hold numbers only; each must be {expected}", 422, "invalid_type"
+        )
+    return fit_shape(x, input_shape, expected)
+
+
+def _holds_booleans(instances: list[Any], x: np.ndarray) -> bool:
+    """Whether a JSON ``true``/``false`` hid among numbers (NumPy turns it into 1.0/0.0)."""
+    if x.dtype.kind == "b":
+        return True
+    first = instances[0]
+    while isinstance(first, list) and first:
+        first = first[0]
+    if isinstance(first, bool):
+        return True
+    # Exact check on a bounded sample: mixed rows are refused without walking a large batch.
+    return any(isinstance(v, bool) for row in instances[:8] for v in _flat(row, 4096))
+
+
+def _flat(row: Any, limit: int) -> list[Any]:
+    out: list[Any] = []
+    stack = [row]
+    while stack and len(out) < limit:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def fit_shape(x: np.ndarray, input_shape: tuple[int, ...], expected: str = "") -> np.ndarray:
+    """``x`` reshaped to ``(N, *input_shape)`` float32, finite; refused otherwise.
+
+    Accepts flat rows and rows nested without the input's size-1 axes (an 8×8 image for a
+    ``(1, 8, 8)`` input).
+    """
+    size = math.prod(input_shape)
+    expected = expected or f"{size} numbers (flat) or nested lists of shape {list(input_shape)}"
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, refused below
+        x = np.asarray(x).astype(np.float32)
+    if x.ndim == 0:
+        raise InputError(f"expected inputs of {expected}; got a single number", 422, "invalid_shape")
+    if x.shape[1:] != tuple(input_shape):
+        squeezed = tuple(d for d in input_shape if d != 1)
+        flat = x.ndim == 2 and x.shape[1] == size
+        nested = x.ndim > 1 and tuple(d for d in x.shape[1:] if d != 1) == squeezed
+        if flat or (nested and x[0].size == size):
+            x = x.reshape(len(x), *input_shape)
+        else:
+            raise InputError(
+                f"each instance must be {expected}; received shape {list(x.shape[1:])}",
+                422,
+                "invalid_shape",
+            )
+    if not np.isfinite(x).all():
+        raise InputError(
+            "inputs must hold finite numbers (float32 range); received NaN or infinity",
+            422,
+            "invalid_value",
+        )
+    return x
+
+
+def read_npy(path: Path, max_elements: int = MAX_FILE_ELEMENTS) -> np.ndarray:
+    """A numeric ``.npy`` array, its header checked before its data is read.
+
+    Raises:
+        InputError: unreadable, not numeric (strings, objects, booleans), or larger than
+            ``max_elements`` by its header's own claim.
+    """
+    try:
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            if dtype.hasobject or dtype.kind not in NUMERIC_KINDS:
+                raise InputError(
+                    f"{path}: holds {dtype} values; expected numbers (integers or floats)",
+                    422,
+                    "invalid_type",
+                )
+            count = math.prod(shape)
+            if count > max_elements:
+                raise InputError(
+                    f"{path}: its header claims {count} elements, over the limit of "
+                    f"{max_elements}; split it into smaller files",
+                    413,
+                    "too_large",
+                )
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InputError(f"{path} is not a readable .npy array: {exc}") from None
+
+
+def read_csv(path: Path, max_elements: int = MAX_FILE_ELEMENTS) -> np.ndarray:
+    """Numbers of a CSV file, one row per line; a first line that is not numbers is a header.
+
+    Shape: returns ``(rows, columns)`` float64, or ``(n,)`` for one value per line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it as text ({exc})") from None
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
+    if rows and not _numeric_row(rows[0]):
+        rows = rows[1:]  # a header line
+    if not rows:
+        raise InputError(f"{path}: cannot read numbers from it (no rows of numbers)")
+    if sum(len(r) for r in rows) > max_elements:
+        raise InputError(f"{path}: more than {max_elements} values; split it", 413, "too_large")
+    try:
+        values = np.asarray([[float(c) for c in row] for row in rows], dtype=np.float64)
+    except ValueError as exc:
+        raise InputError(f"{path}: cannot read numbers from it ({exc})") from None
+    return values[:, 0] if values.shape[1] == 1 else values
+
+
+def _numeric_row(row: list[str]) -> bool:
+    try:
+        [float(c) for c in row]
+    except ValueError:
+        return False
+    return True
+
+
+def read_values(path: Path) -> np.ndarray:
+    """Numbers from a ``.npy``, ``.csv`` or ``.txt`` file, refused clearly otherwise."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (expected a .csv or .npy file of values)")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return np.asarray(read_npy(path), dtype=np.float64)
+    if suffix in (".csv", ".txt"):
+        return read_csv(path)
+    raise InputError(f"{path}: expected a .csv or .npy file, got {suffix or 'no suffix'}")
+
+
+def read_image_file(path: Path) -> bytes:
+    if not path.is_file():
+        raise InputError(f"input file not found: {path} (expected a PNG or JPEG image)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def series_windows(values: np.ndarray, window: int, source: str) -> np.ndarray:
+    """One window (a row or a column) or several (one per row) of a series.
+
+    Shape: returns ``(B, window)``.
+    """
+    if values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1):
+        values = values.reshape(1, -1)
+    elif values.ndim == 3 and values.shape[2] == 1:
+        values = values[..., 0]
+    if values.ndim != 2 or values.shape[1] != window:
+        raise InputError(
+            f"{source}: expected the last {window} values of the series, shape ({window},) "
+            f"or (B, {window}); got shape {tuple(values.shape)}",
+            422,
+            "invalid_shape",
+        )
+    if not np.isfinite(values).all():
+        raise InputError(f"{source}: the values contain NaN or infinity", 422, "invalid_value")
+    return values
+
+
+def file_rows(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Raw rows of a ``.npy``/``.csv`` file for a model taking ``input_shape``.
+
+    Shape: returns ``(N, *input_shape)`` float32, raw units.
+    """
+    values = read_values(path)
+    size = math.prod(input_shape)
+    if values.size == 0 or values.size % size:
+        raise ProfondError(
+            f"input of shape {values.shape} does not fit the model's input shape "
+            f"{list(input_shape)} ({size} values per sample)"
+        )
+    if not np.isfinite(values).all():
+        raise InputError("input contains NaN or infinite values", 422, "invalid_value")
+    return values.reshape(-1, *input_shape).astype(np.float32)

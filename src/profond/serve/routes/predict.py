@@ -1,0 +1,66 @@
+"""``POST /v1/predict`` (JSON rows or texts) and ``POST /v1/predict/image`` (one image)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from profond.inference.errors import InputError
+from profond.serve.schemas import ERROR_RESPONSES, PredictRequest, PredictResponse
+from profond.serve.state import ModelDep, ModelState, ServerDep, ServerState
+
+router = APIRouter(tags=["predict"])
+
+
+async def answer(server: ServerState, model: ModelState, x: np.ndarray) -> dict[str, Any]:
+    """Run a preprocessed batch through the batcher and format it with the task's formatter.
+
+    Shape: ``x`` ``(N, *input_shape)``.
+    """
+    result = await model.batcher.submit(x)
+    predictions = await run_in_threadpool(model.predictor.format, result.output)
+    server.observe(predictions)
+    return {"predictions": predictions, "model": model.predictor.describe()}
+
+
+@router.post(
+    "/v1/predict",
+    response_model=PredictResponse,
+    responses=ERROR_RESPONSES,
+    summary="Predict a batch of raw inputs (or texts, for text models)",
+)
+async def predict(body: PredictRequest, server: ServerDep, model: ModelDep) -> Any:
+    limit = server.config.max_instances
+    if body.texts is not None and body.instances is not None:
+        raise InputError("send either 'instances' or 'texts', not both", 422, "invalid_input")
+    if body.texts is not None:
+        x = await run_in_threadpool(model.predictor.prepare_texts, body.texts, limit)
+    else:
+        x = await run_in_threadpool(model.predictor.prepare_rows, body.instances, limit)
+    # A JSONResponse skips FastAPI's re-validation of the body against the response model:
+    # the model documents the schema; tests validate real answers against it.
+    return JSONResponse(await answer(server, model, x))
+
+
+@router.post(
+    "/v1/predict/image",
+    response_model=PredictResponse,
+    responses=ERROR_RESPONSES,
+    summary="Predict one uploaded PNG or JPEG image",
+)
+async def predict_image(
+    server: ServerDep,
+    model: ModelDep,
+    file: Annotated[UploadFile, File(description="a PNG or JPEG image")],
+    invert: Annotated[
+        Literal["auto", "yes", "no"],
+        Query(description="invert light-background images (auto: decided from the border)"),
+    ] = "auto",
+) -> Any:
+    data = await file.read()
+    x = await run_in_threadpool(model.predictor.prepare_image, data, invert)
+    return JSONResponse(await answer(server, model, x))
