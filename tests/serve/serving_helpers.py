@@ -18,9 +18,9 @@ import uvicorn
 from profond.data.preprocess import Preprocessing
 from profond.models import build_model
 from profond.models.saved import LoadedModel, ModelCard, save_model
+from profond.monitor.drift import build_reference, save_reference
 from profond.serve.app import create_app
 from profond.serve.config import ModelSource, ServeConfig
-from profond.monitor.drift import build_reference, save_reference
 
 
 def digits_split() -> dict[str, np.ndarray]:
@@ -112,3 +112,45 @@ def running_server(config: ServeConfig, loaded: LoadedModel | None = None) -> It
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+WINDOW = 12
+# A series scaled as training scales it: a served forecast must come back in these raw units.
+SERIES_SCALING = Preprocessing(raw_max=200.0, normalization="standard", mean=0.4, std=0.25)
+
+
+def save_forecaster(folder: Path) -> Path:
+    """An (untrained, seeded) LSTM forecaster of 3 steps after a window of 12, scaled input."""
+    torch.manual_seed(0)
+    config = {"input_size": 1, "horizon": 3, "hidden_size": 8, "num_layers": 1}
+    card = ModelCard(
+        family="lstm",
+        task="forecasting",
+        data="sunspots",
+        config=config,
+        input_shape=[WINDOW, 1],
+        preprocessing=SERIES_SCALING.to_dict(),
+        run_id="forecast",
+        extra={"unit": "sunspots"},
+    )
+    return save_model(folder, build_model("lstm", config), card)
+
+
+def save_text_classifier(folder: Path) -> Path:
+    """An (untrained, seeded) tiny Transformer over a 7-word vocabulary, two classes."""
+    torch.manual_seed(0)
+    vocab = ["<pad>", "<unk>", "the", "cat", "sat", "dog", "ran"]
+    config = {"vocab_size": len(vocab), "num_classes": 2, "max_len": 8, "d_model": 16}
+    config |= {"num_heads": 2, "num_layers": 1, "dim_feedforward": 16}
+    card = ModelCard(
+        family="transformer",
+        task="classification",
+        data="fortunes",
+        config=config,
+        input_shape=[8],
+        classes=["a", "b"],
+        preprocessing=Preprocessing(normalization="none").to_dict(),
+        run_id="text",
+        extra={"vocab": vocab, "max_len": 8, "tokenizer": "words"},
+    )
+    return save_model(folder, build_model("transformer", config), card)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from profond.errors import ProfondError
-from profond.serve.batching import MicroBatcher
 from profond.inference.runtime import RuntimeOutput
+from profond.serve.batching import MicroBatcher
 
 
 class Recorder:

@@ -1,22 +1,23 @@
-"""The page router: explanation endpoints through HTTP, and the page in a real Chromium."""
+"""The page router: explanation endpoints through HTTP, and the page in a real Chromium for an
+image classifier, a text classifier and a forecaster."""
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from fastapi import FastAPI, UploadFile
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 from torch import nn
@@ -27,7 +28,10 @@ from profond.explain import explain
 from profond.models import build_model
 from profond.models.mlp import MLPConfig
 from profond.models.saved import LoadedModel, ModelCard, load_model, save_model
-from profond.serve.page import MAX_BODY_BYTES, build_page_router
+from profond.serve.app import create_app
+from profond.serve.config import ModelSource, ServeConfig
+
+MAX_BODY_BYTES = 1024 * 1024  # the server's one body limit, small for the test
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -81,11 +85,15 @@ def loaded(model_dir: Path) -> LoadedModel:
     return load_model(model_dir)
 
 
+def app_for(loaded: LoadedModel, folder: Path | str = "unused") -> FastAPI:
+    config = ServeConfig(source=ModelSource(model_dir=str(folder)), max_body_bytes=MAX_BODY_BYTES)
+    return create_app(config, loaded)
+
+
 @pytest.fixture(scope="module")
-def client(loaded: LoadedModel) -> TestClient:
-    app = FastAPI()
-    app.include_router(build_page_router(loaded))
-    return TestClient(app)
+def client(loaded: LoadedModel) -> Iterator[TestClient]:
+    with TestClient(app_for(loaded)) as test_client:  # runs the lifespan (the batcher)
+        yield test_client
 
 
 def digit_png(index: int = 0, scale: int = 20) -> bytes:
@@ -225,9 +233,8 @@ class TinyCNN(nn.Module):
 
 def test_a_convolutional_model_is_explained_with_gradcam() -> None:
     card = ModelCard("cnn", "classification", "digits", {}, [1, 8, 8], classes=["a", "b", "c"])
-    app = FastAPI()
-    app.include_router(build_page_router(LoadedModel(TinyCNN().eval(), card)))
-    response = TestClient(app).post("/v1/explain", json={"instance": np.eye(8).tolist()})
+    with TestClient(app_for(LoadedModel(TinyCNN().eval(), card))) as test_client:
+        response = test_client.post("/v1/explain", json={"instance": np.eye(8).tolist()})
     assert response.status_code == 200, response.text
     assert response.json()["method"] == "gradcam"
     assert np.array(response.json()["heatmap"]).shape == (8, 8)
@@ -237,9 +244,8 @@ def test_a_convolutional_model_is_explained_with_gradcam() -> None:
 
 def test_a_model_that_does_not_classify_is_refused() -> None:
     card = ModelCard("autoencoder", "reconstruction", "digits", {}, [1, 8, 8])
-    app = FastAPI()
-    app.include_router(build_page_router(LoadedModel(nn.Flatten(), card)))
-    response = TestClient(app).post("/v1/explain", json={"instance": [0.0] * 64})
+    with TestClient(app_for(LoadedModel(nn.Identity(), card))) as test_client:
+        response = test_client.post("/v1/explain", json={"instance": [0.0] * 64})
     assert response.status_code == 400
     assert "not a classifier" in response.json()["error"]["message"]
 
@@ -258,48 +264,15 @@ def test_the_page_and_its_static_files_are_served(client: TestClient) -> None:
 # ---- the page in a real browser ------------------------------------------------------------
 
 
-def serving_app(model_dir: Path, loaded: LoadedModel) -> FastAPI:
-    """The project's app when it exists; otherwise the router plus the two routes the page uses."""
-    if importlib.util.find_spec("profond.serve.app") is not None:
-        from profond.serve.app import create_app
-        from profond.serve.config import ModelSource, ServeConfig
-
-        return create_app(ServeConfig(source=ModelSource(model_dir=str(model_dir))))
-    app = FastAPI()
-    app.include_router(build_page_router(loaded))
-
-    @app.get("/v1/model")
-    def model_info() -> dict:
-        return asdict(loaded.card)
-
-    @app.post("/v1/predict/image")
-    async def predict_image(file: UploadFile) -> dict:
-        x = decode_image(await file.read(), loaded.input_shape, loaded.preprocessing)
-        predicted, probs = expected(loaded, x)
-        return {
-            "predictions": [
-                {
-                    "class": predicted,
-                    "label": loaded.classes[predicted],
-                    "probabilities": probs.tolist(),
-                }
-            ],
-            "model": {"family": loaded.card.family, "run_id": loaded.run_id},
-        }
-
-    return app
-
-
-@pytest.fixture(scope="module")
-def server_url(model_dir: Path, loaded: LoadedModel) -> Iterator[str]:
+@contextmanager
+def uvicorn_server(app: FastAPI) -> Iterator[str]:
     """A real uvicorn server on a free local port, in a thread."""
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(serving_app(model_dir, loaded), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -307,10 +280,20 @@ def server_url(model_dir: Path, loaded: LoadedModel) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(model_dir: Path) -> Iterator[str]:
+    with uvicorn_server(
+        create_app(ServeConfig(source=ModelSource(model_dir=str(model_dir))))
+    ) as url:
+        yield url
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium")
@@ -392,5 +375,74 @@ def test_an_upload_that_is_not_an_image_shows_an_error(server_url: str, tmp_path
             page.wait_for_function("document.getElementById('status').textContent !== ''")
             assert "not an image" in (page.text_content("#status") or "")
             assert "error" in (page.get_attribute("#status", "class") or "")
+        finally:
+            browser.close()
+
+
+def open_page(playwright, url: str):  # type: ignore[no-untyped-def]
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    page = browser.new_page()
+    page.goto(url + "/")
+    page.wait_for_function(
+        "!document.getElementById('model-info').textContent.startsWith('loading')"
+    )
+    return browser, page
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium")
+def test_a_text_model_gets_a_text_box(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    from serving_helpers import save_text_classifier
+
+    from profond.inference.predictor import Predictor
+
+    folder = save_text_classifier(tmp_path / "text")
+    predictor = Predictor(load_model(folder))
+    want = predictor.predict(predictor.prepare_texts(["the cat sat"], 1))[0]
+    app = create_app(ServeConfig(source=ModelSource(model_dir=str(folder))))
+    with uvicorn_server(app) as url, sync_playwright() as playwright:
+        browser, page = open_page(playwright, url)
+        try:
+            assert page.is_visible("#text") and not page.is_visible("#draw")
+            assert not page.is_visible("#heatmap")  # no explanation for a text model
+            page.fill("#text", "the cat sat")
+            page.click("#predict-text")
+            page.wait_for_function("['done', 'error'].includes(document.body.dataset.state)")
+            assert page.evaluate("document.body.dataset.state") == "done"
+            assert page.text_content("#prediction-label") == want["label"]
+            shown = page.eval_on_selector_all(
+                "#probabilities .bar-row", "rows => rows.map(r => Number(r.dataset.probability))"
+            )
+            np.testing.assert_allclose(shown, want["probabilities"], atol=1e-6)
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium")
+def test_a_forecaster_gets_a_series_box_and_answers_in_series_units(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    from serving_helpers import WINDOW, save_forecaster
+
+    from profond.inference.predictor import Predictor
+
+    folder = save_forecaster(tmp_path / "forecaster")
+    values = [float(v) for v in 80 + 60 * np.sin(np.arange(WINDOW) / 3)]
+    predictor = Predictor(load_model(folder))
+    want = predictor.predict(predictor.prepare_rows([values], 1))[0]["forecast"]
+    app = create_app(ServeConfig(source=ModelSource(model_dir=str(folder))))
+    with uvicorn_server(app) as url, sync_playwright() as playwright:
+        browser, page = open_page(playwright, url)
+        try:
+            assert page.is_visible("#series") and not page.is_visible("#draw")
+            assert page.text_content("#window-size") == str(WINDOW)
+            page.fill("#series", ", ".join(f"{v:.17g}" for v in values))
+            page.click("#predict-series")
+            page.wait_for_function("['done', 'error'].includes(document.body.dataset.state)")
+            assert page.evaluate("document.body.dataset.state") == "done"
+            shown = page.eval_on_selector_all(
+                "#forecast li", "items => items.map(i => Number(i.dataset.value))"
+            )
+            np.testing.assert_allclose(shown, want, rtol=1e-6)
+            assert min(shown) > 5  # series units (tens of sunspots), not scaled values near 0
         finally:
             browser.close()

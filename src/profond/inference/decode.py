@@ -38,9 +38,7 @@ def input_kind(card: ModelCard, output_kind: str) -> str:
     return "image" if len(shape) >= 2 or flat_square else "vector"
 
 
-def rows_to_array(
-    instances: Any, input_shape: tuple[int, ...], max_instances: int
-) -> np.ndarray:
+def rows_to_array(instances: Any, input_shape: tuple[int, ...], max_instances: int) -> np.ndarray:
     """Validated raw instances (JSON rows) as one array.
 
     Each instance is flat (``prod(input_shape)`` numbers) or nested to the input shape, with or
@@ -55,7 +53,9 @@ def rows_to_array(
     size = math.prod(input_shape)
     expected = f"{size} numbers (flat) or nested lists of shape {list(input_shape)}"
     if not isinstance(instances, list):
-        raise InputError(f"'instances' must be a list of inputs, each {expected}", 422, "invalid_type")
+        raise InputError(
+            f"'instances' must be a list of inputs, each {expected}", 422, "invalid_type"
+        )
     if not instances:
         raise InputError(
             f"empty batch: send 'instances' with 1 to {max_instances} inputs", 422, "empty_batch"
@@ -116,7 +116,9 @@ def fit_shape(x: np.ndarray, input_shape: tuple[int, ...], expected: str = "") -
     with np.errstate(over="ignore"):  # values beyond float32 become inf, refused below
         x = np.asarray(x).astype(np.float32)
     if x.ndim == 0:
-        raise InputError(f"expected inputs of {expected}; got a single number", 422, "invalid_shape")
+        raise InputError(
+            f"expected inputs of {expected}; got a single number", 422, "invalid_shape"
+        )
     if x.shape[1:] != tuple(input_shape):
         squeezed = tuple(d for d in input_shape if d != 1)
         flat = x.ndim == 2 and x.shape[1] == size

@@ -30,7 +30,9 @@ def run_data_options(
     return DataOptions(**spec.get("data_options", {}))
 
 
-def evaluate_run(run_ref: str, uri: str | None = None, outdir: Path | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_ref: str, uri: str | None = None, outdir: Path | None = None
+) -> dict[str, Any]:
     """Metrics of the run ``run_ref`` names on its test split; figures into ``outdir``.
 
     Returns the test metrics (prefixed ``test_``) plus, for classifiers, the per-class report

@@ -23,7 +23,9 @@ from profond.train.task import Task
 from profond.train.tasks import task_class
 
 
-def format_predictions(task: type[Task], output: np.ndarray, loaded: LoadedModel) -> list[dict[str, Any]]:
+def format_predictions(
+    task: type[Task], output: np.ndarray, loaded: LoadedModel
+) -> list[dict[str, Any]]:
     """The task's formatter on a batch of raw model outputs: one JSON-ready dict per input.
 
     Shape: ``output`` ``(B, *output_shape)``.
@@ -78,7 +80,11 @@ class Predictor:
 
     def describe(self) -> dict[str, str]:
         """The model reference every answer carries."""
-        return {"run_id": self.card.run_id, "family": self.card.family, "runtime": self.runtime.name}
+        return {
+            "run_id": self.card.run_id,
+            "family": self.card.family,
+            "runtime": self.runtime.name,
+        }
 
     # ---- raw input → model input (preprocessed as in training) -------------------------------
     def prepare_rows(self, instances: Any, max_instances: int) -> np.ndarray:

@@ -99,8 +99,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-
-
 def build_page_router() -> APIRouter:
     """The page (``GET /``, ``/static/...``) and the explanation endpoints.
 
@@ -139,7 +137,9 @@ def build_page_router() -> APIRouter:
         responses=_ERRORS,
         openapi_extra={"requestBody": _JSON_BODY},
     )
-    async def explain_instance(request: Request, server: ServerDep, model: ModelDep) -> JSONResponse:
+    async def explain_instance(
+        request: Request, server: ServerDep, model: ModelDep
+    ) -> JSONResponse:
         _check_explainable(model)
         payload = await _json_body(request)
         instance, target = _instance_fields(payload)

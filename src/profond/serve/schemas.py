@@ -25,6 +25,7 @@ Instance = (
 # The one error type of the server (and of predict): message first, then status and kind.
 ApiError = InputError
 
+
 class ErrorDetail(BaseModel):
     type: str = Field(description="machine-readable error type, e.g. invalid_shape")
     message: str = Field(description="what was wrong and what the server expects")

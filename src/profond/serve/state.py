@@ -55,7 +55,9 @@ class ModelState:
         self.predictor.close()
 
 
-def build_model_state(config: ServeConfig, loaded: LoadedModel, metrics: ServeMetrics) -> ModelState:
+def build_model_state(
+    config: ServeConfig, loaded: LoadedModel, metrics: ServeMetrics
+) -> ModelState:
     predictor = Predictor(loaded, config.runtime, config.onnx_path, config.threads)
     drift = DriftMonitor(loaded.drift_reference, config.drift_window, config.drift_min_samples)
 
@@ -132,7 +134,9 @@ def require_token(server: ServerDep, authorization: Annotated[str | None, Header
     """The reload token, compared in constant time; 403 when reload is disabled, 401 if wrong."""
     token = server.config.token
     if not token:
-        raise InputError("model reload is disabled; start the server with a token", 403, "reload_disabled")
+        raise InputError(
+            "model reload is disabled; start the server with a token", 403, "reload_disabled"
+        )
     scheme, _, given = (authorization or "").partition(" ")
     # compare_digest: the comparison time must not reveal how much of the token matched.
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):

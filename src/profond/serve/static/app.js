@@ -1,5 +1,6 @@
-// The page's behaviour: a drawing canvas, calls to the prediction and explanation endpoints,
-// probability bars and a heatmap laid over the input. Plain browser JavaScript, no build step.
+// The page's behaviour: an input that fits the model (a drawing canvas for images, a text box
+// for text, a series box for forecasters), calls to the prediction and explanation endpoints,
+// probability bars or forecast values, and a heatmap laid over the input. Plain JavaScript.
 "use strict";
 
 (() => {
@@ -14,6 +15,8 @@
   // A 28-pixel MNIST digit is about 3 pixels thick; on a 280-pixel canvas that is ~20.
   const BRUSH_WIDTH = 20;
   let classes = [];
+  let explainable = true; // from GET /v1/model
+  let unit = "";
   let uploaded = null; // the uploaded file, sent as it is until the user draws over it
   let lastPoint = null;
 
@@ -181,17 +184,16 @@
     setStatus("Predicting…");
     try {
       const input = uploaded || (await canvasBlob());
-      const [prediction, explanation] = await Promise.allSettled([
-        postImage("v1/predict/image", input),
-        postImage("v1/explain/image", input),
-      ]);
+      const calls = [postImage("v1/predict/image", input)];
+      if (explainable) calls.push(postImage("v1/explain/image", input));
+      const [prediction, explanation] = await Promise.allSettled(calls);
       if (prediction.status === "fulfilled") {
-        showPrediction(prediction.value.predictions[0]);
-      } else if (explanation.status === "fulfilled") {
+        showAnswer(prediction.value.predictions[0]);
+      } else if (explanation && explanation.status === "fulfilled") {
         showPrediction(explanation.value); // the explanation carries the prediction too
       }
-      if (explanation.status === "fulfilled") showHeatmap(explanation.value);
-      const failures = [prediction, explanation].filter((r) => r.status === "rejected");
+      if (explanation && explanation.status === "fulfilled") showHeatmap(explanation.value);
+      const failures = [prediction, explanation].filter((r) => r && r.status === "rejected");
       if (failures.length) {
         setStatus(failures.map((r) => r.reason.message).join("; "), true);
         document.body.dataset.state = "error";
@@ -204,6 +206,83 @@
     }
   }
 
+  // ---- text and series models: JSON to /v1/predict --------------------------------------
+  async function postJson(path, payload) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw new Error((body.error && body.error.message) || `${path} answered ${response.status}`);
+    }
+    return body;
+  }
+
+  function showForecast(prediction) {
+    const values = prediction.forecast || [];
+    const suffix = prediction.unit ? ` ${prediction.unit}` : "";
+    document.getElementById("prediction-label").textContent =
+      values.length ? `${values[0].toFixed(2)}${suffix}` : "—";
+    document.getElementById("prediction-confidence").textContent =
+      `next ${values.length} value${values.length === 1 ? "" : "s"}`;
+    const list = document.getElementById("forecast");
+    list.hidden = false;
+    list.replaceChildren(...values.map((v) => {
+      const item = document.createElement("li");
+      item.dataset.value = String(v);
+      item.textContent = `${v.toFixed(4)}${suffix}`;
+      return item;
+    }));
+  }
+
+  function showAnswer(prediction) {
+    if (prediction.forecast !== undefined) showForecast(prediction);
+    else if (prediction.probabilities !== undefined) showPrediction(prediction);
+    else document.getElementById("prediction-label").textContent =
+      (prediction.present || []).join(", ") || "—";
+  }
+
+  async function predictJson(payload) {
+    document.body.dataset.state = "busy";
+    setStatus("Predicting…");
+    try {
+      const body = await postJson("v1/predict", payload);
+      showAnswer(body.predictions[0]);
+      setStatus("");
+      document.body.dataset.state = "done";
+    } catch (error) {
+      setStatus(error.message, true);
+      document.body.dataset.state = "error";
+    }
+  }
+
+  document.getElementById("predict-text").addEventListener("click", () => {
+    predictJson({ texts: [document.getElementById("text").value] });
+  });
+  document.getElementById("predict-series").addEventListener("click", () => {
+    const text = document.getElementById("series").value.trim();
+    const values = text ? text.split(/[\s,;]+/).map(Number) : [];
+    if (values.some((v) => !Number.isFinite(v))) {
+      setStatus("the series holds something that is not a number", true);
+      document.body.dataset.state = "error";
+      return;
+    }
+    predictJson({ instances: [values] });
+  });
+
+  // Show the input that fits the model: "image", "text", or a series box (series, vector).
+  function adaptTo(kind, inputShape) {
+    const shown = kind === "vector" ? "series" : kind;
+    for (const element of document.querySelectorAll("[data-kind]")) {
+      element.hidden = element.dataset.kind !== shown;
+    }
+    document.getElementById("explain-panel").hidden = !explainable;
+    const size = (inputShape || []).reduce((a, b) => a * b, 1);
+    document.getElementById("window-size").textContent = String(size);
+  }
+
   // ---- model information ---------------------------------------------------------------
   async function loadModelInfo() {
     const info = document.getElementById("model-info");
@@ -213,6 +292,9 @@
       const body = await response.json();
       const card = body.model || body.card || body;
       classes = card.classes || [];
+      explainable = card.explainable !== false;
+      unit = card.unit || "";
+      adaptTo(card.input_kind || "image", card.input_shape);
       const parts = [`model: ${card.family || "?"}`];
       if (card.data) parts.push(`data: ${card.data}`);
       parts.push(`run: ${card.run_id || "not tracked"}`);

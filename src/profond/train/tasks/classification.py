@@ -164,4 +164,3 @@ class ClassificationTask(Task):
             }
             for p in probs
         ]
-
