@@ -76,3 +76,34 @@ def test_two_workers_serve_and_merge_their_metrics(model_dir, tmp_path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_serve_logs_a_banner_and_one_line_per_request(model_dir) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "profond", "serve", "--model-dir", str(model_dir)]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.2)
+        assert httpx.post(f"{url}/v1/predict", json={"instances": [[0.0] * 64]}).status_code == 200
+        docs = httpx.get(f"{url}/docs")
+        assert docs.status_code == 200 and "cdn" not in docs.text  # assets served locally
+        asset = httpx.get(f"{url}/docs-assets/swagger-ui-bundle.js")
+        assert asset.status_code == 200 and len(asset.content) > 100_000
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    assert f"profond serve: http://127.0.0.1:{port}" in err
+    assert "model mlp (classification)" in err and "runtime torch" in err
+    assert "micro-batching up to 64 rows" in err
+    assert '"POST /v1/predict HTTP/1.1" 200' in out  # uvicorn's access line (its stdout)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import shutil
 import tempfile
@@ -52,7 +53,15 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="inference threads per worker")
-    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="log level; info shows the start banner and one access line per request",
+    )
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="no line per request (peak throughput)"
+    )
     parser.set_defaults(func=run_serve)
     return parser
 
@@ -79,7 +88,33 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         workers=args.workers,
         threads=args.threads,
         log_level=args.log_level,
+        access_log=not args.no_access_log,
     )
+
+
+def banner(config: ServeConfig, family: str, task: str) -> str:
+    """The start line: where the server listens and what it serves, how."""
+    batching = (
+        f"micro-batching up to {config.max_batch} rows, {config.max_wait_ms:g} ms wait"
+        if config.micro_batching
+        else "no batching"
+    )
+    return (
+        f"profond serve: http://{config.host}:{config.port} (docs at /docs, page at /) - "
+        f"model {family} ({task}) from {config.source.describe()}, runtime {config.runtime}, "
+        f"{batching}, {config.workers} worker(s) x {config.threads} thread(s)"
+    )
+
+
+def _uvicorn_options(config: ServeConfig) -> dict[str, Any]:
+    return {
+        "host": config.host,
+        "port": config.port,
+        "log_level": config.log_level,
+        "access_log": config.access_log,
+        "timeout_keep_alive": config.timeout_keep_alive,
+        "h11_max_incomplete_event_size": 64 * 1024,  # headers larger than this are refused
+    }
 
 
 def freeze_heap() -> None:
@@ -103,26 +138,30 @@ def run_serve(args: argparse.Namespace) -> int:
         from profond.serve.app import create_app
 
         app = create_app(config)  # load errors surface here, before listening
+        card = app.state.server.model.loaded.card
+        uv_config = uvicorn.Config(app, **_uvicorn_options(config))  # configures logging
+        logging.getLogger("uvicorn.error").info(banner(config, card.family, card.task))
         freeze_heap()
-        uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level)
+        uvicorn.Server(uv_config).run()
         return 0
     from profond.serve.app import CONFIG_ENV
     from profond.serve.metrics import MULTIPROC_ENV
 
-    config.source.load()  # fail in the parent, with one clear message, not in every worker
+    card = config.source.load().card  # fail in the parent, with one clear message
     own_dir = None
     if not os.environ.get(MULTIPROC_ENV):
         own_dir = tempfile.mkdtemp(prefix="profond-metrics-")
         os.environ[MULTIPROC_ENV] = own_dir
     os.environ[CONFIG_ENV] = config.to_json()
     try:
+        # uvicorn.run configures logging only when it starts: Config does it now, for the banner.
+        uvicorn.Config("profond.serve.app:create_app_from_env", **_uvicorn_options(config))
+        logging.getLogger("uvicorn.error").info(banner(config, card.family, card.task))
         uvicorn.run(
             "profond.serve.app:create_app_from_env",
             factory=True,
-            host=config.host,
-            port=config.port,
             workers=config.workers,
-            log_level=config.log_level,
+            **_uvicorn_options(config),
         )
     finally:
         if own_dir is not None:

@@ -37,7 +37,9 @@ class ServeConfig:
         threads: intra-op threads of the runtime in each worker.
         drift_window: recent inputs the drift monitor compares with the reference.
         drift_min_samples: inputs needed before drift is scored.
-        log_level: uvicorn's log level.
+        log_level: uvicorn's log level (``info`` shows the banner and the access log).
+        access_log: log one line per request (uvicorn's access log).
+        timeout_keep_alive: seconds an idle keep-alive connection is kept open.
     """
 
     source: ModelSource
@@ -55,7 +57,9 @@ class ServeConfig:
     threads: int = 1  # small models gain nothing from more; workers would oversubscribe
     drift_window: int = 500  # ~50 samples per PSI bin
     drift_min_samples: int = 100  # below this KS and PSI are too noisy to trust
-    log_level: str = "warning"  # uvicorn's access log costs throughput
+    log_level: str = "info"  # the banner, uvicorn's start line and the access log show
+    access_log: bool = True  # one line per request (uvicorn's); off for peak throughput
+    timeout_keep_alive: int = 5  # seconds an idle connection is kept (uvicorn's default)
 
     def __post_init__(self) -> None:
         if self.runtime not in RUNTIMES:
@@ -71,6 +75,7 @@ class ServeConfig:
             "threads": self.threads,
             "drift_window": self.drift_window,
             "drift_min_samples": self.drift_min_samples,
+            "timeout_keep_alive": self.timeout_keep_alive,
         }
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
