@@ -264,3 +264,25 @@ def file_rows(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
     if not np.isfinite(values).all():
         raise InputError("input contains NaN or infinite values", 422, "invalid_value")
     return values.reshape(-1, *input_shape).astype(np.float32)
+
+
+def rows_or_image(source: str, card: ModelCard, invert: str = "auto") -> Any:
+    """A ``.npy``/``.csv`` file of raw rows, or an image file, as a preprocessed batch.
+
+    Shape: returns ``(B, *card.input_shape)`` float32 (a torch tensor).
+    """
+    import torch
+
+    from profond.data.imaging import decode_image
+    from profond.data.preprocess import Preprocessing
+
+    prep = Preprocessing.from_dict(card.preprocessing) if card.preprocessing else Preprocessing()
+    shape = tuple(card.input_shape)
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(
+            f"input file not found: {source} (expected a PNG or JPEG image, .npy or .csv)"
+        )
+    if path.suffix.lower() in (".npy", ".csv", ".txt"):
+        return prep.apply(torch.from_numpy(file_rows(path, shape)))
+    return decode_image(read_image_file(path), shape, prep, invert)

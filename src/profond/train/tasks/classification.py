@@ -11,8 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from profond.data.bundle import DataBundle
-from profond.data.imaging import decode_image
-from profond.errors import ProfondError
 from profond.models.saved import ModelCard
 from profond.train.config import TrainConfig
 from profond.train.metrics import classification_metrics
@@ -137,21 +135,13 @@ class ClassificationTask(Task):
 
         Shape: returns ``(B, *card.input_shape)`` preprocessed as in training.
         """
-        from profond.data.preprocess import Preprocessing
-        from profond.inference.decode import file_rows, read_image_file
-
-        prep = Preprocessing.from_dict(card.preprocessing)
-        shape = tuple(card.input_shape)
         if card.extra.get("vocab") is not None:
             from profond.data.text import encode_text
 
             return encode_text(source, card)
-        path = Path(source)
-        if not path.is_file():
-            raise ProfondError(f"input file not found: {source}")
-        if path.suffix.lower() in (".npy", ".csv", ".txt"):
-            return prep.apply(torch.from_numpy(file_rows(path, shape)))
-        return decode_image(read_image_file(path), shape, prep)
+        from profond.inference.decode import rows_or_image
+
+        return rows_or_image(source, card)
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

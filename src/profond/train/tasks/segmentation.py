@@ -90,18 +90,12 @@ class SegmentationTask(Task):
 
     @staticmethod
     def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        """An image file (PNG/JPEG), resized to the model's input and preprocessed as in training."""
-        from profond.data.imaging import decode_image
-        from profond.data.preprocess import Preprocessing
+        """An image file (PNG/JPEG), resized to the model's input, or a ``.npy``/``.csv`` file of
+        raw rows; preprocessed as in training. Shape: returns ``(B, *card.input_shape)``."""
+        from profond.inference.decode import rows_or_image
 
-        path = Path(source)
-        if not path.is_file():
-            raise ProfondError(f"input file not found: {source} (expected a PNG or JPEG image)")
-        prep = (
-            Preprocessing.from_dict(card.preprocessing) if card.preprocessing else Preprocessing()
-        )
         # shapes are light on a darker background, as the generated data draws them
-        return decode_image(path.read_bytes(), tuple(card.input_shape), prep, invert="no")
+        return rows_or_image(source, card, invert="no")
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
