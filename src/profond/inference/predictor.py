@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from profond.errors import ProfondError
 from profond.inference.decode import input_kind, rows_to_array
@@ -136,6 +137,10 @@ class Predictor:
             x = decode_image(data, self.input_shape, self.loaded.preprocessing, invert)
         except ProfondError as exc:
             raise InputError(str(exc), 400, "invalid_image") from None
+        except Image.DecompressionBombError:  # Pillow's own limit, checked from the header
+            raise InputError(
+                "the image has too many pixels; send a smaller picture", 413, "image_too_large"
+            ) from None
         return x.numpy()
 
     def prepare_source(self, source: str) -> np.ndarray:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from profond.inference.errors import InputError
@@ -27,13 +30,42 @@ async def answer(server: ServerState, model: ModelState, x: np.ndarray) -> dict[
     return {"predictions": predictions, "model": model.predictor.describe()}
 
 
+def parse_predict_request(body: bytes) -> PredictRequest:
+    """The JSON body, parsed and validated (called off the event loop: a large body takes
+    milliseconds that every other client would otherwise wait).
+
+    Raises:
+        InputError: not JSON, or nested too deeply (400).
+        RequestValidationError: fields of the wrong type (422).
+    """
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise InputError("the JSON body is nested too deeply", 400, "invalid_json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(
+            "the body is not valid JSON; send a JSON object", 400, "invalid_json"
+        ) from None
+    try:
+        return PredictRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
 @router.post(
     "/v1/predict",
     response_model=PredictResponse,
     responses=ERROR_RESPONSES,
     summary="Predict a batch of raw inputs (or texts, for text models)",
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+            "required": True,
+        }
+    },
 )
-async def predict(body: PredictRequest, server: ServerDep, model: ModelDep) -> Any:
+async def predict(request: Request, server: ServerDep, model: ModelDep) -> Any:
+    body = await run_in_threadpool(parse_predict_request, await request.body())
     limit = server.config.max_instances
     if body.texts is not None and body.instances is not None:
         raise InputError("send either 'instances' or 'texts', not both", 422, "invalid_input")
