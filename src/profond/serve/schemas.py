@@ -56,7 +56,7 @@ class PredictRequest(BaseModel):
 
     # The schema documents numbers, but pydantic does not check them one by one: for a
     # 784-pixel image that costs ~3 ms per request, 30x the inference. The server checks
-    # shape, type and finiteness on the whole array instead (``instances_to_array``).
+    # shape, type and finiteness on the whole array instead (:func:`profond.inference.decode.rows_to_array`).
     instances: SkipValidation[list[Instance]] | None = Field(
         default=None,
         description="raw inputs, each flat or nested to the model's input shape",

@@ -45,8 +45,8 @@ class ModelState:
 
     async def start(self) -> None:
         await self.batcher.start()
-        dtype = self.predictor.runtime.dtype.is_floating_point and np.float32 or np.int64
-        x = np.zeros((1, *self.loaded.input_shape), dtype=dtype)
+        floating = self.predictor.runtime.dtype.is_floating_point  # token ids are int64
+        x = np.zeros((1, *self.loaded.input_shape), dtype=np.float32 if floating else np.int64)
         await self.batcher.submit(x)  # warm-up: first call allocates; not a user's latency
         self.drift.reset()  # forget the warm-up input
 
