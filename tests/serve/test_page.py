@@ -168,12 +168,13 @@ def test_explain_instance_matches_the_image_route(client: TestClient, loaded: Lo
         ({"json": {"values": [1, 2]}}, 422, "validation_error"),
         ({"json": [[1, 2]]}, 422, "validation_error"),
         ({"json": {"instance": [1, 2], "extra": 1}}, 422, "validation_error"),
-        ({"json": {"instance": [1.0] * 63}}, 422, "invalid_input"),
-        ({"json": {"instance": [[1.0, 2.0], [3.0]]}}, 422, "invalid_input"),
+        ({"json": {"instance": [1.0] * 63}}, 422, "invalid_shape"),
+        ({"json": {"instance": [[1.0, 2.0], [3.0]]}}, 422, "invalid_shape"),
+        ({"json": {"instance": [True] * 64}}, 422, "invalid_type"),
         ({"json": {"instance": "zeros"}}, 422, "invalid_input"),
         ({"json": {"instance": [0.0] * 64, "target": 10}}, 422, "invalid_input"),
         ({"json": {"instance": [0.0] * 64, "target": "1"}}, 422, "invalid_input"),
-        ({"content": '{"instance": [NaN' + ", 0" * 63 + "]}"}, 422, "invalid_input"),
+        ({"content": '{"instance": [NaN' + ", 0" * 63 + "]}"}, 422, "invalid_value"),
     ],
 )
 def test_explain_instance_rejects_bad_input(

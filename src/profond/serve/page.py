@@ -24,7 +24,6 @@ box for text models, a series box for forecasters.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -179,20 +178,9 @@ def _explain(model: ModelState, x: np.ndarray, target: int | None) -> Any:
 
 
 def _instance_input(model: ModelState, instance: Any) -> np.ndarray:
-    """Raw values of one instance → the preprocessed input. Shape: ``(1, *input_shape)``."""
-    shape = model.loaded.input_shape
-    try:
-        raw = np.asarray(instance, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise InputError("instance must be a (nested) list of numbers of one shape") from None
-    if raw.size != math.prod(shape):
-        raise InputError(
-            f"instance has {raw.size} values of shape {list(raw.shape)}; the model takes "
-            f"{math.prod(shape)} values of shape {list(shape)}"
-        )
-    if not np.isfinite(raw).all():
-        raise InputError("instance holds NaN or infinite values")
-    return model.predictor.preprocess(raw.reshape(1, *shape))
+    """Raw values of one instance → the preprocessed input, validated as ``/v1/predict``
+    validates its rows. Shape: returns ``(1, *input_shape)``."""
+    return model.predictor.prepare_rows([instance], 1)
 
 
 def _check_explainable(model: ModelState) -> None:
