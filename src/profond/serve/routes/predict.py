@@ -18,6 +18,8 @@ from profond.serve.state import ModelDep, ModelState, ServerDep, ServerState
 
 router = APIRouter(tags=["predict"])
 
+_SEND_AN_OBJECT = 'body: send a JSON object, {"instances": [...]} or {"texts": [...]}'
+
 
 async def answer(server: ServerState, model: ModelState, x: np.ndarray) -> dict[str, Any]:
     """Run a preprocessed batch through the batcher and format it with the task's formatter.
@@ -38,6 +40,8 @@ def parse_predict_request(body: bytes) -> PredictRequest:
         InputError: not JSON, or nested too deeply (400).
         RequestValidationError: fields of the wrong type (422).
     """
+    if not body.strip():
+        raise InputError(_SEND_AN_OBJECT, 422, "validation_error")
     try:
         payload = json.loads(body)
     except RecursionError:
@@ -46,6 +50,8 @@ def parse_predict_request(body: bytes) -> PredictRequest:
         raise InputError(
             "the body is not valid JSON; send a JSON object", 400, "invalid_json"
         ) from None
+    if not isinstance(payload, dict):
+        raise InputError(_SEND_AN_OBJECT, 422, "validation_error")
     try:
         return PredictRequest.model_validate(payload)
     except ValidationError as exc:
