@@ -1,8 +1,8 @@
 """The wire format of the prediction API: request and response bodies, and the error body.
 
 Every error the server answers has the same shape, ``{"error": {"type": ..., "message": ...}}``,
-whether it comes from validation, a missing route or the model; :class:`ApiError` carries the
-HTTP status with it.
+whether it comes from validation, a missing route or the model;
+:class:`~profond.inference.errors.InputError` carries the HTTP status with it.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
-from profond.inference.errors import InputError
-
 # Strict: a string such as "0.5" is a client bug, not a number; NaN and infinities are refused
 # because one of them turns every output of the batch it joins into NaN.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -20,10 +18,6 @@ Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Instance = (
     list[Number] | list[list[Number]] | list[list[list[Number]]] | list[list[list[list[Number]]]]
 )
-
-
-# The one error type of the server (and of predict): message first, then status and kind.
-ApiError = InputError
 
 
 class ErrorDetail(BaseModel):
