@@ -102,3 +102,18 @@ def test_rows_flat_or_nested_without_unit_axes() -> None:
     nested = rows_to_array([[[1, 2], [3, 4]]], (1, 2, 2), 8)
     assert flat.dtype == np.float32 and flat.shape == nested.shape == (1, 1, 2, 2)
     np.testing.assert_array_equal(flat, nested)
+
+
+def test_parse_json_reads_nan_refuses_depth_and_garbage() -> None:
+    from profond.inference.decode import parse_json
+
+    assert parse_json(b'{"instances": [[1, 2.5]]}') == {"instances": [[1, 2.5]]}
+    nan = parse_json(b'{"instances": [[NaN, 1]]}')["instances"][0][0]
+    assert nan != nan  # read, so that rows_to_array refuses it as a value (invalid_value)
+    for body, says in [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b"{no", "not valid"),
+    ]:
+        with pytest.raises(InputError, match=says) as error:
+            parse_json(body)
+        assert error.value.status == 400 and error.value.kind == "invalid_json"

@@ -25,6 +25,52 @@ if TYPE_CHECKING:
 MAX_FILE_ELEMENTS = 16 * 1024 * 1024  # 64 MB of float32: far above any batch a person predicts
 NUMERIC_KINDS = "iuf"  # integers and floats; booleans, strings, objects are not numbers here
 INPUT_KINDS = ("image", "text", "series", "vector")
+MAX_JSON_DEPTH = 32  # an instance nests 4 levels at most; a request adds 2
+OPENERS = np.frombuffer(b"[{", dtype=np.uint8)
+CLOSERS = np.frombuffer(b"]}", dtype=np.uint8)
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON document, parsed with orjson (several times faster than ``json`` on large
+    batches of numbers, and bounded in depth); NaN and infinities, which JSON lacks but
+    clients send, are read too, so that they are refused as values rather than as syntax.
+
+    Raises:
+        InputError: not JSON, or nested too deeply (400, ``invalid_json``).
+    """
+    import json
+
+    import orjson
+
+    if _depth(body) > MAX_JSON_DEPTH:  # before parsing: nesting costs recursion, not bytes
+        raise InputError(
+            f"the JSON body is nested too deeply (more than {MAX_JSON_DEPTH} levels)",
+            400,
+            "invalid_json",
+        )
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if body[exc.pos : exc.pos + 3] not in (b"NaN", b"Inf", b"-In"):
+            deep = "recursion" in str(exc)
+            message = (
+                "the JSON body is nested too deeply"
+                if deep
+                else f"the body is not valid JSON: {exc}"
+            )
+            raise InputError(message, 400, "invalid_json") from None
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"the body is not valid JSON: {exc}", 400, "invalid_json") from None
+
+
+def _depth(body: bytes) -> int:
+    """Largest bracket nesting of a JSON text (brackets inside strings count too: an upper
+    bound, which is all a limit needs). Vectorized: ~10 ms for 8 MB."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    steps = np.isin(raw, OPENERS).astype(np.int32) - np.isin(raw, CLOSERS).astype(np.int32)
+    return int(np.cumsum(steps).max(initial=0))
 
 
 def input_kind(card: ModelCard, output_kind: str) -> str:

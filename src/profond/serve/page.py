@@ -23,7 +23,6 @@ box for text models, a series box for forecasters.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from profond.explain import explain
+from profond.inference.decode import parse_json
 from profond.inference.errors import InputError
 from profond.serve.routes.model import explainable
 from profond.serve.routes.predict import answer
@@ -220,10 +220,7 @@ def _instance_fields(payload: Any) -> tuple[Any, int | None]:
 
 async def _json_body(request: Request) -> Any:
     body = await request.body()  # bounded by the server's body limit (middleware)
-    try:
-        return await run_in_threadpool(json.loads, body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InputError(f"the body is not valid JSON: {exc}", 400, "invalid_json") from None
+    return await run_in_threadpool(parse_json, body)
 
 
 async def _image_bytes(request: Request) -> bytes:

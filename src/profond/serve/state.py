@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import threading
+import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -38,6 +40,7 @@ class ModelState:
     drift: DriftMonitor
     # Captum hooks the model's layers during an explanation: one at a time per model.
     explain_lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0  # requests holding this model now (a reload waits for them)
 
     @property
     def loaded(self) -> LoadedModel:
@@ -50,7 +53,11 @@ class ModelState:
         await self.batcher.submit(x)  # warm-up: first call allocates; not a user's latency
         self.drift.reset()  # forget the warm-up input
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop once the requests holding this model are answered (up to ``grace_s``)."""
+        deadline = time.monotonic() + grace_s
+        while self.users and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         await self.batcher.stop()
         self.predictor.close()
 
@@ -123,8 +130,15 @@ def get_server(request: Request) -> ServerState:
 ServerDep = Annotated[ServerState, Depends(get_server)]
 
 
-def current_model(server: ServerDep) -> ModelState:
-    return server.model
+async def current_model(server: ServerDep) -> AsyncIterator[ModelState]:
+    """The model at the start of the request, kept running until the request ends (a reload
+    meanwhile swaps in a new one and stops this one after)."""
+    model = server.model
+    model.users += 1
+    try:
+        yield model
+    finally:
+        model.users -= 1
 
 
 ModelDep = Annotated[ModelState, Depends(current_model)]

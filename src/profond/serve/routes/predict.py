@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from profond.inference.decode import parse_json
 from profond.inference.errors import InputError
 from profond.serve.schemas import ERROR_RESPONSES, PredictRequest, PredictResponse
 from profond.serve.state import ModelDep, ModelState, ServerDep, ServerState
@@ -42,14 +42,7 @@ def parse_predict_request(body: bytes) -> PredictRequest:
     """
     if not body.strip():
         raise InputError(_SEND_AN_OBJECT, 422, "validation_error")
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise InputError("the JSON body is nested too deeply", 400, "invalid_json") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError(
-            "the body is not valid JSON; send a JSON object", 400, "invalid_json"
-        ) from None
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise InputError(_SEND_AN_OBJECT, 422, "validation_error")
     try:
