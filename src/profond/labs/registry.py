@@ -13,6 +13,7 @@ from profond.labs.base import Lab
 # Module names under profond.labs, in the order ``profond lab list`` shows them.
 LAB_MODULES: tuple[str, ...] = (
     "xor_and_linearity",
+    "bias_role",
     "activation_gradients",
     "adam_vs_sgd",
 )
