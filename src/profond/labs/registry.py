@@ -14,6 +14,7 @@ from profond.labs.base import Lab
 LAB_MODULES: tuple[str, ...] = (
     "xor_and_linearity",
     "bias_role",
+    "universal_approximation",
     "activation_gradients",
     "adam_vs_sgd",
 )
