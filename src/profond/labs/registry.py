@@ -15,6 +15,7 @@ LAB_MODULES: tuple[str, ...] = (
     "xor_and_linearity",
     "bias_role",
     "universal_approximation",
+    "backprop_worked_example",
     "activation_gradients",
     "adam_vs_sgd",
 )
