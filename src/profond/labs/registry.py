@@ -17,6 +17,7 @@ LAB_MODULES: tuple[str, ...] = (
     "universal_approximation",
     "backprop_worked_example",
     "activation_gradients",
+    "init_variance_depth",
     "adam_vs_sgd",
 )
 
