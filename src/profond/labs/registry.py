@@ -18,6 +18,7 @@ LAB_MODULES: tuple[str, ...] = (
     "backprop_worked_example",
     "activation_gradients",
     "init_variance_depth",
+    "exploding_gradients_clipping",
     "adam_vs_sgd",
 )
 
