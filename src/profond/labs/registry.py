@@ -19,6 +19,7 @@ LAB_MODULES: tuple[str, ...] = (
     "activation_gradients",
     "init_variance_depth",
     "exploding_gradients_clipping",
+    "depth_degradation_residual",
     "adam_vs_sgd",
 )
 
