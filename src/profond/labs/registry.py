@@ -20,6 +20,7 @@ LAB_MODULES: tuple[str, ...] = (
     "init_variance_depth",
     "exploding_gradients_clipping",
     "depth_degradation_residual",
+    "depth_vs_width",
     "adam_vs_sgd",
 )
 
