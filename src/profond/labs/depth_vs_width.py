@@ -69,7 +69,7 @@ def deep_tent(folds: int):
     from torch import nn
 
     layers: list[nn.Module] = []
-    for i in range(folds):
+    for _ in range(folds):
         first = nn.Linear(1, 2)
         with torch.no_grad():
             first.weight.copy_(torch.tensor([[1.0], [1.0]]))
