@@ -17,6 +17,7 @@ LAB_MODULES: tuple[str, ...] = (
     "universal_approximation",
     "backprop_worked_example",
     "activation_gradients",
+    "relu_tradeoffs",
     "init_variance_depth",
     "exploding_gradients_clipping",
     "depth_degradation_residual",
