@@ -18,6 +18,7 @@ LAB_MODULES: tuple[str, ...] = (
     "backprop_worked_example",
     "activation_gradients",
     "relu_tradeoffs",
+    "mse_vs_cross_entropy",
     "init_variance_depth",
     "exploding_gradients_clipping",
     "depth_degradation_residual",
