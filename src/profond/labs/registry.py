@@ -23,6 +23,7 @@ LAB_MODULES: tuple[str, ...] = (
     "exploding_gradients_clipping",
     "depth_degradation_residual",
     "depth_vs_width",
+    "batchnorm_claims",
     "adam_vs_sgd",
 )
 
