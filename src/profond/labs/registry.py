@@ -12,7 +12,18 @@ from profond.labs.base import Lab
 
 # Module names under profond.labs, in the order ``profond lab list`` shows them.
 LAB_MODULES: tuple[str, ...] = (
+    "xor_and_linearity",
+    "bias_role",
+    "universal_approximation",
+    "backprop_worked_example",
     "activation_gradients",
+    "relu_tradeoffs",
+    "mse_vs_cross_entropy",
+    "init_variance_depth",
+    "exploding_gradients_clipping",
+    "depth_degradation_residual",
+    "depth_vs_width",
+    "batchnorm_claims",
     "adam_vs_sgd",
 )
 
@@ -36,3 +47,9 @@ def get_lab(name: str) -> Lab:
 
 def all_labs() -> list[Lab]:
     return [get_lab(name) for name in LAB_MODULES]
+
+
+def labs_answering(ref: str) -> list[Lab]:
+    """The labs that measure the answer of question-bank item ``ref`` (``"Q5"``, ``"C42"``)."""
+    ref = ref.strip().upper()
+    return [lab for lab in all_labs() if ref in lab.answers]
