@@ -129,7 +129,7 @@ def _quantize_static(
 
 def _fuse(module: nn.Module) -> None:
     """Fuse adjacent (conv|linear, batch norm|ReLU) pairs inside every ``nn.Sequential``."""
-    for name, child in list(module.named_modules()):
+    for child in list(module.modules()):
         if not isinstance(child, nn.Sequential):
             continue
         items = list(child.named_children())
