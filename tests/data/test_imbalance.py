@@ -29,9 +29,12 @@ def test_skewed_split_has_the_ratio_and_keeps_the_test_split(digits, profile) ->
     assert torch.equal(skewed.y_test, digits.y_test)
     assert skewed.extra["imbalance"]["train_counts"] == counts.long().tolist()
     # every kept sample is one of the originals, with its own label
-    rows = {tuple(x.flatten().tolist()): int(y) for x, y in zip(digits.x_train, digits.y_train)}
+    rows = {
+        tuple(x.flatten().tolist()): int(y)
+        for x, y in zip(digits.x_train, digits.y_train, strict=True)
+    }
     assert all(rows[tuple(x.flatten().tolist())] == int(y)
-               for x, y in zip(skewed.x_train[:50], skewed.y_train[:50]))  # fmt: skip
+               for x, y in zip(skewed.x_train[:50], skewed.y_train[:50], strict=True))  # fmt: skip
     if profile == "exponential":
         assert (counts[1:] <= counts[:-1]).all()  # a long tail, class 0 the largest
 
