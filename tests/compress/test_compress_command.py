@@ -86,3 +86,23 @@ def test_unknown_run_is_one_error_line(store, capsys) -> None:
                  "--tracking-uri", uri]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:")
+
+
+def test_an_int8_run_serves(store, capsys) -> None:
+    from fastapi.testclient import TestClient
+
+    from profond.serve.app import create_app
+    from profond.serve.config import ModelSource, ServeConfig
+
+    uri, ids = store
+    argv = ["compress", ids["teacher"], "--int8", "static", "--repeats", "1",
+            "--tracking-uri", uri, "--json"]  # fmt: skip
+    assert main(argv) == 0
+    run_id = json.loads(capsys.readouterr().out)["runs"]["int8-static"]
+    config = ServeConfig(source=ModelSource(run_id=run_id, tracking_uri=uri), micro_batching=False)
+    raw = np.random.default_rng(1).uniform(0, 16, (3, 64)).tolist()
+    with TestClient(create_app(config)) as http:
+        response = http.post("/v1/predict", json={"instances": raw})
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert len(predictions) == 3 and len(predictions[0]["probabilities"]) == 10
