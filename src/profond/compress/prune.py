@@ -80,9 +80,15 @@ def prune_model(model: nn.Module, amount: float, structured: bool = False) -> nn
     return make_permanent(pruned)
 
 
+def _weight(module: nn.Module) -> torch.Tensor:
+    weight = module.weight
+    assert isinstance(weight, torch.Tensor)  # Conv and Linear layers: a tensor
+    return weight.detach()
+
+
 def sparsity(model: nn.Module) -> float:
     """Fraction of exact zeros among the weights of the prunable layers (0 when there are none)."""
-    weights = [module.weight for _, module in prunable_layers(model)]
+    weights = [_weight(module) for _, module in prunable_layers(model)]
     total = sum(w.numel() for w in weights)
     if not total:
         return 0.0
@@ -94,7 +100,7 @@ def zero_channels(model: nn.Module) -> int:
     """Number of output channels/units whose whole weight slice is zero (structured pruning)."""
     count = 0
     for _, module in prunable_layers(model):
-        w = module.weight.detach()
+        w = _weight(module)
         count += int((w.reshape(w.shape[0], -1).abs().sum(dim=1) == 0).sum())
     return count
 

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def torch_latency(model: nn.Module, sample: torch.Tensor, repeats: int = 30) -> 
     with torch.inference_mode():
         for b in BATCHES:
             x = _batch(sample, b)
-            out[b] = median_ms(lambda x=x: model(x), repeats if b == 1 else max(repeats // 3, 5))
+            out[b] = median_ms(partial(model, x), repeats if b == 1 else max(repeats // 3, 5))
     return out
 
 
@@ -114,9 +115,8 @@ def onnx_latency(path: Path | None, sample: torch.Tensor, repeats: int = 30) -> 
     out: dict[int, float | None] = {}
     for b in BATCHES:
         x = _batch(sample, b).numpy()
-        out[b] = median_ms(
-            lambda x=x: session.run(None, {name: x}), repeats if b == 1 else max(repeats // 3, 5)
-        )
+        call = partial(session.run, None, {name: x})
+        out[b] = median_ms(call, repeats if b == 1 else max(repeats // 3, 5))
     return out
 
 
@@ -196,7 +196,7 @@ def print_table(rows: list[dict[str, Any]], title: str, stream: Any = None) -> N
     table.add_column("")
     for row in rows:
         table.add_column(row["name"], justify="right")
-    lines = [
+    lines: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("size on disk", lambda r: cell(r["size_kb"], " KB")),
         ("size ratio (parent/this)", lambda r: cell(r["size_ratio"], "x")),
         ("parameters", lambda r: cell(r["parameters"])),
@@ -206,8 +206,8 @@ def print_table(rows: list[dict[str, Any]], title: str, stream: Any = None) -> N
     ]
     for engine in ("torch", "onnx"):
         for b in BATCHES:
-            lines.append((f"{engine} latency, batch {b}",
-                          lambda r, k=f"{engine}_b{b}": _latency_cell(r, k)))  # fmt: skip
+            latency = partial(_latency_cell, key=f"{engine}_b{b}")
+            lines.append((f"{engine} latency, batch {b}", latency))
     for label, render in lines:
         table.add_row(label, *(render(r) for r in rows))
     notes = [f"{r['name']}: {r['note']}" for r in rows if r["note"]]

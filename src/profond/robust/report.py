@@ -59,7 +59,7 @@ def attack_run(
     model, bundle = source.loaded.model, source.bundle
     x, y = bundle.x_test[:limit], bundle.y_test[:limit]
     bounds = input_bounds(bundle.x_train)
-    options = {"bounds": bounds, "steps": steps, "alpha": alpha}
+    options: dict[str, Any] = {"bounds": bounds, "steps": steps, "alpha": alpha}
     accuracy = {
         m: accuracy_under_attack(model, x, y, m, eps_values, seed=seed, **options) for m in methods
     }

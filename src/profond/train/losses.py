@@ -62,7 +62,8 @@ class FocalLoss(nn.Module):
         self.register_buffer("alpha", alpha if alpha is None else alpha.float())
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return focal_loss(logits, targets, self.gamma, self.alpha)
+        alpha = self.alpha if isinstance(self.alpha, torch.Tensor) else None  # a buffer or None
+        return focal_loss(logits, targets, self.gamma, alpha)
 
 
 def with_focal_loss(task: object, gamma: float = 2.0) -> object:
@@ -78,8 +79,11 @@ def with_focal_loss(task: object, gamma: float = 2.0) -> object:
 
     from profond.data.augment import maybe_augment
 
+    classification: ClassificationTask = task
+
     def training_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return focal_loss(model(maybe_augment(model, x)), y, gamma, task.class_weights)
+        weights = getattr(classification, "class_weights", None)  # set by setup(): read now
+        return focal_loss(model(maybe_augment(model, x)), y, gamma, weights)
 
     focal_loss(torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), gamma)  # checks gamma now
     task.training_step = training_step  # type: ignore[method-assign]
