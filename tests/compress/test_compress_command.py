@@ -27,7 +27,7 @@ def run_count(uri: str) -> int:
 def test_int8_and_pruning_make_linked_runs_that_predict(store, capsys, tmp_path) -> None:
     uri, ids = store
     parent = ids["teacher"]
-    argv = ["compress", parent, "--int8", "dynamic,static", "--prune", "0.5",
+    argv = ["compress", parent, "--int8", "dynamic,static,dynamic", "--prune", "0.5",
             "--repeats", "2", "--tracking-uri", uri, "--json"]  # fmt: skip
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)

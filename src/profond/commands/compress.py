@@ -62,8 +62,8 @@ def options_from_args(args: argparse.Namespace) -> Any:
     from profond.compress.variants import CompressOptions
 
     options = CompressOptions(
-        int8=tuple(split_list(args.int8)),
-        prune=tuple(number(v, float, "--prune") for v in split_list(args.prune)),
+        int8=tuple(dict.fromkeys(split_list(args.int8))),  # each variant once, in order
+        prune=tuple(dict.fromkeys(number(v, float, "--prune") for v in split_list(args.prune))),
         structured=args.structured,
         finetune_epochs=number(args.finetune_epochs, int, "--finetune-epochs"),
         distill_from=args.distill_from,

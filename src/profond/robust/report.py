@@ -58,18 +58,24 @@ def attack_run(
     source = load_source(ref, uri)
     model, bundle = source.loaded.model, source.bundle
     x, y = bundle.x_test[:limit], bundle.y_test[:limit]
+    if not x.is_floating_point():
+        raise ProfondError(
+            f"run {source.run_id} takes token ids: gradient attacks need continuous inputs "
+            "(images, arrays)"
+        )
     bounds = input_bounds(bundle.x_train)
     options: dict[str, Any] = {"bounds": bounds, "steps": steps, "alpha": alpha}
     accuracy = {
         m: accuracy_under_attack(model, x, y, m, eps_values, seed=seed, **options) for m in methods
     }
     outdir.mkdir(parents=True, exist_ok=True)
-    figures = [
-        accuracy_curve(accuracy, outdir / CURVE),
-        examples_figure(
-            model, x, y, methods[-1], max(eps_values), bundle.classes, outdir / EXAMPLES, options
-        ),  # fmt: skip
-    ]
+    figures = [accuracy_curve(accuracy, outdir / CURVE)]
+    if x.dim() == 4:  # images: show some
+        eps = max(eps_values)
+        examples = examples_figure(
+            model, x, y, methods[-1], eps, bundle.classes, outdir / EXAMPLES, options
+        )
+        figures.append(examples)
     result = {"run_id": source.run_id, "samples": len(x), "bounds": list(bounds),
               "accuracy": accuracy, "figures": [str(p) for p in figures]}  # fmt: skip
     if log_to_run:
