@@ -18,11 +18,15 @@ FINAL_METRICS = (
 )  # fmt: skip
 
 
+MAIN_METRICS = ("test_accuracy", "test_rmse", "test_miou", "test_elbo", "test_mse", "gan_fid")
+
+
 def list_runs(uri: str | None = None, max_results: int = 200) -> list[dict[str, Any]]:
     """Every run of every experiment, newest first, as JSON-ready dicts.
 
-    Each has ``run_id``, ``model``, ``data``, ``engine``, ``status``, ``metrics`` (the final
-    ones present), ``duration_s``, ``start_time`` (ISO 8601) and ``experiment``.
+    Each has ``run_id``, ``name``, ``model``, ``data``, ``engine``, ``status``, ``stale``
+    (RUNNING, but its process is gone), ``metrics`` (the final ones present), ``main_metric``,
+    ``duration_s``, ``start_time`` (ISO 8601) and ``experiment``.
     """
     mlflow_client = client(uri)
     experiments = {e.experiment_id: e.name for e in mlflow_client.search_experiments()}
@@ -38,7 +42,8 @@ def _describe(run: Any, experiments: dict[str, str]) -> dict[str, Any]:
     from datetime import datetime, timezone
 
     info, data = run.info, run.data
-    end = info.end_time or info.start_time
+    stale = info.status == "RUNNING" and _process_gone(data.tags)
+    end = info.end_time or (_last_activity(run) if stale else None) or info.start_time
     final = {
         k: v
         for k, v in data.metrics.items()
@@ -46,17 +51,51 @@ def _describe(run: Any, experiments: dict[str, str]) -> dict[str, Any]:
     }
     return {
         "run_id": info.run_id,
+        "name": info.run_name or data.tags.get("mlflow.runName", ""),
         "experiment": experiments.get(info.experiment_id, info.experiment_id),
         "model": data.tags.get("profond.model", data.params.get("model", "")),
         "data": data.tags.get("profond.data", data.params.get("data", "")),
         "engine": data.tags.get("profond.engine", "torch"),
         "status": info.status,
+        "stale": stale,
         "metrics": final,
+        "main_metric": _main_metric(data.tags, final),
         "duration_s": round((end - info.start_time) / 1000, 3) if info.start_time else None,
         "start_time": datetime.fromtimestamp(info.start_time / 1000, timezone.utc).isoformat()
         if info.start_time
         else None,
     }
+
+
+def _main_metric(tags: dict[str, str], metrics: dict[str, float]) -> str | None:
+    """The run's main metric: the one its task names (tag), else the first final one known."""
+    named = tags.get("profond.main_metric")
+    if named:
+        return named if named in metrics or f"test_{named}" not in metrics else f"test_{named}"
+    return next((k for k in MAIN_METRICS if k in metrics), None)
+
+
+def _process_gone(tags: dict[str, str]) -> bool:
+    """Whether a RUNNING run's training process has died (known only on its own machine)."""
+    import os
+    import socket
+
+    pid, host = tags.get("profond.pid"), tags.get("profond.host")
+    if not pid or not pid.isdigit() or host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
+def _last_activity(run: Any) -> int | None:
+    """When a dead run last logged something (ms), for its duration."""
+    times = [m.timestamp for m in getattr(run.data, "_metric_objs", [])]
+    return max(times) if times else None
 
 
 def get_run(run_id: str, uri: str | None = None) -> Any:
@@ -97,27 +136,12 @@ def load_run_model(run_id: str, uri: str | None = None) -> LoadedModel:
 
 
 def resolve_model_uri(model_uri: str, uri: str | None = None) -> str:
-    """The run id behind ``models:/NAME/VERSION`` (or ``runs:/RUN_ID/...``)."""
-    from mlflow.exceptions import MlflowException
+    """The run id behind ``models:/NAME/VERSION|@ALIAS|/STAGE`` or ``runs:/RUN_ID/...``."""
+    from profond.track.resolve import resolve_run
 
-    if model_uri.startswith("runs:/"):
-        return model_uri.split("/")[1]
-    if not model_uri.startswith("models:/"):
+    if not model_uri.startswith(("models:/", "runs:/")):
         raise ProfondError(
-            f"model URI {model_uri!r} must look like models:/NAME/VERSION or runs:/RUN_ID/model"
+            f"model URI {model_uri!r} must look like models:/NAME/VERSION, models:/NAME@ALIAS "
+            "or runs:/RUN_ID/model"
         )
-    parts = model_uri[len("models:/") :].split("/")
-    if len(parts) != 2:
-        raise ProfondError(f"model URI {model_uri!r} must look like models:/NAME/VERSION")
-    name, version = parts
-    try:
-        mlflow_client = client(uri)
-        if version.isdigit():
-            mv = mlflow_client.get_model_version(name, version)
-        else:
-            mv = mlflow_client.get_model_version_by_alias(name, version)
-    except MlflowException:
-        raise ProfondError(f"no registered model version {model_uri}") from None
-    if not mv.run_id:
-        raise ProfondError(f"registered model {model_uri} is not linked to a run")
-    return mv.run_id
+    return resolve_run(model_uri, uri)
