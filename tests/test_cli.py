@@ -128,7 +128,7 @@ def test_predict_an_image_and_an_array(default_run, home, tmp_path):
             "unknown optimizer 'adamax'; choose one of: sgd, momentum, nesterov, adam",
         ),
         (["train", "--lr", "-0.01"], "learning rate must be positive, got -0.01"),
-        (["evaluate", "0123456789abcdef"], "no run with id '0123456789abcdef'"),
+        (["evaluate", "0123456789abcdef"], "no run with id or name '0123456789abcdef'"),
         (["data", "info", "imagenet"], "unknown dataset 'imagenet'"),
         (["train", "--set", "units=3"], "unknown option(s) units for model 'mlp'"),
     ],
