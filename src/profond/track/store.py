@@ -57,12 +57,13 @@ def client(uri: str | None = None) -> Any:
     from mlflow.tracking import MlflowClient
 
     resolved = tracking_uri(uri)
-    mlflow_client = MlflowClient(tracking_uri=resolved)
-    if resolved not in _ready and _is_local_database(resolved):
-        with _locked():
-            # The first request builds the store: SQLite tables and schema migrations run now.
-            mlflow_client.search_experiments(max_results=1)
-            mlflow_client.search_registered_models(max_results=1)
+    if resolved in _ready or not _is_local_database(resolved):
+        return MlflowClient(tracking_uri=resolved)
+    with _locked():
+        # Opening the store creates the SQLite tables and runs the schema migrations;
+        # the registry's store is opened on first use, so open it here too.
+        mlflow_client = MlflowClient(tracking_uri=resolved)
+        mlflow_client.search_registered_models(max_results=1)
     _ready.add(resolved)
     return mlflow_client
 
