@@ -99,20 +99,21 @@ def _last_activity(run: Any) -> int | None:
 
 
 def get_run(run_id: str, uri: str | None = None) -> Any:
-    """The MLflow run ``run_id``; a clear error when it does not exist."""
+    """The MLflow run ``run_id`` (or any run reference); a clear error when there is none."""
     from mlflow.exceptions import MlflowException
 
     try:
         return client(uri).get_run(run_id)
     except MlflowException:
-        raise ProfondError(
-            f"no run with id {run_id!r}; list the runs with `profond runs`"
-        ) from None
+        pass
+    from profond.track.resolve import resolve_run  # a prefix, a name, runs:/ or models:/
+
+    return client(uri).get_run(resolve_run(run_id, uri))
 
 
 def download_model_folder(run_id: str, uri: str | None = None) -> Path:
     """The run's saved-model folder on local disk (copied into ``PROFOND_HOME/models``)."""
-    get_run(run_id, uri)
+    run_id = get_run(run_id, uri).info.run_id
     target = profond_home() / "models" / run_id
     if (target / MODEL_ARTIFACT / "model.json").is_file():
         return target / MODEL_ARTIFACT
@@ -130,8 +131,9 @@ def download_model_folder(run_id: str, uri: str | None = None) -> Path:
 
 def load_run_model(run_id: str, uri: str | None = None) -> LoadedModel:
     """The model trained by run ``run_id``, ready for inference."""
-    loaded = load_model(download_model_folder(run_id, uri))
-    loaded.card.run_id = run_id
+    folder = download_model_folder(run_id, uri)
+    loaded = load_model(folder)
+    loaded.card.run_id = folder.parent.name  # the full id, whatever reference was given
     return loaded
 
 
