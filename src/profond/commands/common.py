@@ -10,6 +10,7 @@ import argparse
 import math
 import os
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -161,18 +162,12 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
 
 
-class stdout_to_stderr:  # noqa: N801 - used as a context manager, like contextlib's
+def stdout_to_stderr() -> AbstractContextManager[Any]:
     """Send what libraries print to stdout (MLflow's "View run" lines) to stderr instead.
 
     Stdout then carries only profond's own output, so ``--json`` stays valid JSON.
     """
+    import contextlib
+    import sys
 
-    def __enter__(self) -> None:
-        import contextlib
-        import sys
-
-        self._redirect = contextlib.redirect_stdout(sys.stderr)
-        self._redirect.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._redirect.__exit__(*exc)
+    return contextlib.redirect_stdout(sys.stderr)
