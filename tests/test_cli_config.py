@@ -85,3 +85,11 @@ def test_a_run_from_a_file(tmp_path, capsys):
     run_id = json.loads(capsys.readouterr().out)["run_id"]
     params = get_run(run_id).data.params
     assert (params["epochs"], params["batch_size"], params["limit"]) == ("1", "16", "64")
+
+
+def test_every_run_option_has_a_flag():
+    """What the run pipeline takes, the command line (and so a --config file) can set."""
+    from profond.runs import RunSpec
+
+    settable = {*option_dests(), "model_options"}
+    assert set(RunSpec.option_names()) <= settable, set(RunSpec.option_names()) - settable
