@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     with stdout_to_stderr():
         run_id = resolve(args)
         result = evaluate_run(run_id, args.tracking_uri, args.out)
+        result.setdefault("baselines", logged_baselines(run_id, args.tracking_uri))
     if target is not None:
         import json
 
@@ -49,6 +50,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def logged_baselines(run_id: str, uri: str | None) -> dict[str, float]:
+    """The baselines the run measured when it ended (persistence, seasonal naive, ...)."""
+    from profond.track.runs import get_run
+
+    metrics = get_run(run_id, uri).data.metrics
+    return {
+        k[len("baseline_") :]: v for k, v in sorted(metrics.items()) if k.startswith("baseline_")
+    }
+
+
 def show(result: dict[str, Any]) -> None:
     """The metrics, then for classifiers the per-class report and the confusion matrix."""
     from rich.console import Console
@@ -59,7 +70,7 @@ def show(result: dict[str, Any]) -> None:
     for key, value in result["metrics"].items():
         console.print(f"  {key:<26} {value:.4f}")
     for key, value in (result.get("baselines") or {}).items():
-        console.print(f"  baseline {key:<17} {value:.4f}")
+        console.print(f"  baseline {key:<17} {value:.4f}  (logged by the run)")
     per_class = result.get("per_class")  # {"precision": [...], "recall": [...], ...}
     if per_class:
         table = Table(title="per class")
