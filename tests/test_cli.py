@@ -14,8 +14,10 @@ import pytest
 from PIL import Image
 
 
-def run_cli(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PROFOND_HOME": str(home)}
+def run_cli(
+    *args: str, home: Path, timeout: float = 300, **extra_env: str
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PROFOND_HOME": str(home), **extra_env}
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
         [sys.executable, "-m", "profond", *args],
@@ -78,10 +80,29 @@ def test_runs_json_lists_the_run(default_run, home):
     assert {"test_accuracy", "test_f1_macro", "test_loss"} <= set(row["metrics"])
 
 
+def test_ids_shown_on_a_narrow_terminal_are_accepted(default_run, home):
+    run_id, _, _ = default_run
+    table = run_cli("runs", home=home, COLUMNS="80").stdout.splitlines()
+    shown = [line.split()[0] for line in table[2:]]
+    assert run_id in shown and all(len(line) <= 80 for line in table)
+    for ref in (run_id, run_id[:6]):
+        done = run_cli("evaluate", ref, "--json", home=home)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["run_id"] == run_id
+
+
+def test_help_builds_without_torch():
+    probe = "import sys; from profond.cli import build_parser; build_parser(['train']); "
+    probe += "print(sorted({'torch', 'mlflow', 'fastapi', 'numpy'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
 def test_evaluate_recomputes_the_test_metrics(default_run, home, tmp_path):
     run_id, _, _ = default_run
     done = run_cli("evaluate", run_id, "--json", "--out", str(tmp_path), home=home)
     assert done.returncode == 0, done.stderr
+    assert f"wrote {tmp_path / 'evaluation.json'}" in done.stderr
     result = json.loads(done.stdout)
     runs = json.loads(run_cli("runs", "--json", home=home).stdout)
     logged = next(r for r in runs if r["run_id"] == run_id)["metrics"]["test_accuracy"]
@@ -128,7 +149,7 @@ def test_predict_an_image_and_an_array(default_run, home, tmp_path):
             "unknown optimizer 'adamax'; choose one of: sgd, momentum, nesterov, adam",
         ),
         (["train", "--lr", "-0.01"], "learning rate must be positive, got -0.01"),
-        (["evaluate", "0123456789abcdef"], "no run with id '0123456789abcdef'"),
+        (["evaluate", "0123456789abcdef"], "no run with id or name '0123456789abcdef'"),
         (["data", "info", "imagenet"], "unknown dataset 'imagenet'"),
         (["train", "--set", "units=3"], "unknown option(s) units for model 'mlp'"),
     ],
@@ -170,4 +191,8 @@ def test_data_list_json(home):
     rows = json.loads(run_cli("data", "list", "--json", home=home).stdout)
     by_name = {r["name"]: r for r in rows}
     assert by_name["digits"]["task"] == "classification"
-    assert by_name["fashion-mnist"]["status"].startswith("local: ")
+    fashion = by_name["fashion-mnist"]["status"]
+    if Path("/usr/share/datasets/fashion-mnist").is_dir():  # Debian's dataset-fashion-mnist
+        assert fashion.startswith("local: ")
+    else:
+        assert fashion.startswith("not found locally; would download"), fashion

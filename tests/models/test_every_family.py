@@ -6,9 +6,30 @@ import pytest
 import torch
 
 from profond.data.registry import DataOptions, get_dataset
+from profond.errors import ProfondError
 from profond.models import family_names, get_family, make_config
 from profond.train.config import TrainConfig
 from profond.train.tasks import task_class
+
+
+def _fortunes_installed() -> bool:
+    from profond.data.text import find_fortunes_dir
+
+    try:
+        find_fortunes_dir()
+    except ProfondError:
+        return False
+    return True
+
+
+# Datasets that come from a Debian package: (is it installed?, the packages to name).
+SYSTEM_DATA = {"fortunes": (_fortunes_installed, "fortunes fortunes-min")}
+
+
+def _skip_without_system_data(data: str) -> None:
+    installed, packages = SYSTEM_DATA.get(data, (lambda: True, ""))
+    if not installed():
+        pytest.skip(f"needs the Debian package(s) {packages}: apt-get install -y {packages}")
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +47,7 @@ def bundles():
 @pytest.mark.parametrize("name", family_names())
 def test_family_builds_runs_and_learns_one_step(name, bundles):
     family = get_family(name)
+    _skip_without_system_data(family.default_data)
     data = bundles(family.default_data)
     assert data.task in family.data_tasks
     torch.manual_seed(0)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from profond.data.bundle import DataBundle
+from profond.data.names import DATASET_MODULES
 from profond.errors import ProfondError
 
 
@@ -60,21 +61,6 @@ class DatasetSpec:
     load: Callable[[DataOptions], DataBundle]
     status: Callable[[DataOptions], str]
     train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig values for this data
-
-
-DATASET_MODULES: dict[str, str] = {
-    "digits": "profond.data.digits",
-    "fashion-mnist": "profond.data.idx_datasets",
-    "mnist": "profond.data.idx_datasets",
-    "sunspots": "profond.data.series",
-    "co2": "profond.data.series",
-    "fortunes": "profond.data.text",
-    "shapes": "profond.data.shapes",
-}
-
-
-def dataset_names() -> list[str]:
-    return list(DATASET_MODULES)
 
 
 def get_dataset(name: str) -> DatasetSpec:

@@ -16,6 +16,16 @@ from typing import Any
 from torch import nn
 
 from profond.errors import ProfondError
+from profond.models.names import FAMILY_MODULES, family_names
+
+__all__ = [
+    "FAMILY_MODULES",
+    "ModelFamily",
+    "build_model",
+    "family_names",
+    "get_family",
+    "make_config",
+]
 
 
 @dataclass(frozen=True)
@@ -46,25 +56,6 @@ class ModelFamily:
     data_tasks: tuple[str, ...] = ("classification",)
     train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig values it needs
     data_defaults: dict[str, Any] = field(default_factory=dict)  # DataOptions values it needs
-
-
-FAMILY_MODULES: dict[str, str] = {
-    "mlp": "profond.models.mlp",
-    "cnn": "profond.models.cnn",
-    "resnet": "profond.models.resnet",
-    "rnn": "profond.models.rnn",
-    "lstm": "profond.models.rnn",
-    "gru": "profond.models.rnn",
-    "transformer": "profond.models.transformer",
-    "autoencoder": "profond.models.autoencoder",
-    "unet": "profond.models.unet",
-    "vae": "profond.models.vae",
-    "gan": "profond.models.gan",
-}
-
-
-def family_names() -> list[str]:
-    return list(FAMILY_MODULES)
 
 
 def get_family(name: str) -> ModelFamily:

@@ -18,11 +18,15 @@ FINAL_METRICS = (
 )  # fmt: skip
 
 
+MAIN_METRICS = ("test_accuracy", "test_rmse", "test_miou", "test_elbo", "test_mse", "gan_fid")
+
+
 def list_runs(uri: str | None = None, max_results: int = 200) -> list[dict[str, Any]]:
     """Every run of every experiment, newest first, as JSON-ready dicts.
 
-    Each has ``run_id``, ``model``, ``data``, ``engine``, ``status``, ``metrics`` (the final
-    ones present), ``duration_s``, ``start_time`` (ISO 8601) and ``experiment``.
+    Each has ``run_id``, ``name``, ``model``, ``data``, ``engine``, ``status``, ``stale``
+    (RUNNING, but its process is gone), ``metrics`` (the final ones present), ``main_metric``,
+    ``duration_s``, ``start_time`` (ISO 8601) and ``experiment``.
     """
     mlflow_client = client(uri)
     experiments = {e.experiment_id: e.name for e in mlflow_client.search_experiments()}
@@ -38,7 +42,8 @@ def _describe(run: Any, experiments: dict[str, str]) -> dict[str, Any]:
     from datetime import datetime, timezone
 
     info, data = run.info, run.data
-    end = info.end_time or info.start_time
+    stale = info.status == "RUNNING" and _process_gone(data.tags)
+    end = info.end_time or (_last_activity(run) if stale else None) or info.start_time
     final = {
         k: v
         for k, v in data.metrics.items()
@@ -46,12 +51,15 @@ def _describe(run: Any, experiments: dict[str, str]) -> dict[str, Any]:
     }
     return {
         "run_id": info.run_id,
+        "name": info.run_name or data.tags.get("mlflow.runName", ""),
         "experiment": experiments.get(info.experiment_id, info.experiment_id),
         "model": data.tags.get("profond.model", data.params.get("model", "")),
         "data": data.tags.get("profond.data", data.params.get("data", "")),
         "engine": data.tags.get("profond.engine", "torch"),
         "status": info.status,
+        "stale": stale,
         "metrics": final,
+        "main_metric": _main_metric(data.tags, final),
         "duration_s": round((end - info.start_time) / 1000, 3) if info.start_time else None,
         "start_time": datetime.fromtimestamp(info.start_time / 1000, timezone.utc).isoformat()
         if info.start_time
@@ -59,21 +67,53 @@ def _describe(run: Any, experiments: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _main_metric(tags: dict[str, str], metrics: dict[str, float]) -> str | None:
+    """The run's main metric: the one its task names (tag), else the first final one known."""
+    named = tags.get("profond.main_metric")
+    if named:
+        return named if named in metrics or f"test_{named}" not in metrics else f"test_{named}"
+    return next((k for k in MAIN_METRICS if k in metrics), None)
+
+
+def _process_gone(tags: dict[str, str]) -> bool:
+    """Whether a RUNNING run's training process has died (known only on its own machine)."""
+    import os
+    import socket
+
+    pid, host = tags.get("profond.pid"), tags.get("profond.host")
+    if not pid or not pid.isdigit() or host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
+def _last_activity(run: Any) -> int | None:
+    """When a dead run last logged something (ms), for its duration."""
+    times = [m.timestamp for m in getattr(run.data, "_metric_objs", [])]
+    return max(times) if times else None
+
+
 def get_run(run_id: str, uri: str | None = None) -> Any:
-    """The MLflow run ``run_id``; a clear error when it does not exist."""
+    """The MLflow run ``run_id`` (or any run reference); a clear error when there is none."""
     from mlflow.exceptions import MlflowException
 
     try:
         return client(uri).get_run(run_id)
     except MlflowException:
-        raise ProfondError(
-            f"no run with id {run_id!r}; list the runs with `profond runs`"
-        ) from None
+        pass
+    from profond.track.resolve import resolve_run  # a prefix, a name, runs:/ or models:/
+
+    return client(uri).get_run(resolve_run(run_id, uri))
 
 
 def download_model_folder(run_id: str, uri: str | None = None) -> Path:
     """The run's saved-model folder on local disk (copied into ``PROFOND_HOME/models``)."""
-    get_run(run_id, uri)
+    run_id = get_run(run_id, uri).info.run_id
     target = profond_home() / "models" / run_id
     if (target / MODEL_ARTIFACT / "model.json").is_file():
         return target / MODEL_ARTIFACT
@@ -91,33 +131,19 @@ def download_model_folder(run_id: str, uri: str | None = None) -> Path:
 
 def load_run_model(run_id: str, uri: str | None = None) -> LoadedModel:
     """The model trained by run ``run_id``, ready for inference."""
-    loaded = load_model(download_model_folder(run_id, uri))
-    loaded.card.run_id = run_id
+    folder = download_model_folder(run_id, uri)
+    loaded = load_model(folder)
+    loaded.card.run_id = folder.parent.name  # the full id, whatever reference was given
     return loaded
 
 
 def resolve_model_uri(model_uri: str, uri: str | None = None) -> str:
-    """The run id behind ``models:/NAME/VERSION`` (or ``runs:/RUN_ID/...``)."""
-    from mlflow.exceptions import MlflowException
+    """The run id behind ``models:/NAME/VERSION|@ALIAS|/STAGE`` or ``runs:/RUN_ID/...``."""
+    from profond.track.resolve import resolve_run
 
-    if model_uri.startswith("runs:/"):
-        return model_uri.split("/")[1]
-    if not model_uri.startswith("models:/"):
+    if not model_uri.startswith(("models:/", "runs:/")):
         raise ProfondError(
-            f"model URI {model_uri!r} must look like models:/NAME/VERSION or runs:/RUN_ID/model"
+            f"model URI {model_uri!r} must look like models:/NAME/VERSION, models:/NAME@ALIAS "
+            "or runs:/RUN_ID/model"
         )
-    parts = model_uri[len("models:/") :].split("/")
-    if len(parts) != 2:
-        raise ProfondError(f"model URI {model_uri!r} must look like models:/NAME/VERSION")
-    name, version = parts
-    try:
-        mlflow_client = client(uri)
-        if version.isdigit():
-            mv = mlflow_client.get_model_version(name, version)
-        else:
-            mv = mlflow_client.get_model_version_by_alias(name, version)
-    except MlflowException:
-        raise ProfondError(f"no registered model version {model_uri}") from None
-    if not mv.run_id:
-        raise ProfondError(f"registered model {model_uri} is not linked to a run")
-    return mv.run_id
+    return resolve_run(model_uri, uri)
