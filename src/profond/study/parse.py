@@ -24,20 +24,24 @@ from pathlib import PurePath
 from profond.study.cards import ParsedCard, Problem, deck_path
 from profond.study.comments import is_fence, strip_comments
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Every pattern below is linear on long runs of whitespace: no two adjacent quantifiers can
+# share the same spaces, and an unanchored search may start only at the first space of a run,
+# so a line of 80 KB of spaces is read in milliseconds (not minutes of backtracking).
+_HEADING = re.compile(r"^(#{1,6})\s+")
 _QUESTION_HEADING = re.compile(r"^Q\s*\d+\s*[.:)-]?\s*(.*)$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\d+(?:\.\d+)*\s*[.)]?\s+(.+)$")
 # The colon may sit inside or outside the bold: "**Réponse :**" and "**Réponse** :" both occur.
 _ANSWER_MARKER = re.compile(
-    r"^\s*\*\*\s*(?:r[ée]ponse(?:\s+attendue)?|answer|expected\s+answer)\s*:?\s*\*\*\s*:?\s?(.*)$",
+    r"^\s*\*\*\s*+(?:r[ée]ponse(?:\s++attendue)?|answer|expected\s++answer)\s*+(?::\s*+)?\*\*"
+    r"\s*+(?::\s?)?(.*)$",
     re.IGNORECASE,
 )
 _FLAT_QUESTION = re.compile(r"^\s*Question\s*:\s?(.*)$")
 _FLAT_ANSWER = re.compile(r"^\s*Answer\s*:\s?(.*)$")
 _RULE = re.compile(r"^ {0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
-_TOPIC_SEPARATOR = re.compile(r"\s+[-–—]\s+")
+_TOPIC_SEPARATOR = re.compile(r"(?<!\s)\s++[-–—]\s+")
 # Left by chat exports: ":contentReference[oaicite:3]{index=3}".
-_ARTEFACT = re.compile(r"\s*:?contentReference\[[^\]]*\](?:\{[^}]*\})?")
+_ARTEFACT = re.compile(r"(?:(?<!\s)\s++)?:?contentReference\[[^\]]*\](?:\{[^}]*\})?")
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,9 @@ def parse_bank(text: str, source: str) -> BankParse:
                 finish()
         heading = _HEADING.match(line)
         if heading:
-            level, heading_text = len(heading.group(1)), heading.group(2)
+            level = len(heading.group(1))
+            # Closing hashes and spaces are dropped by string methods, not by a regex.
+            heading_text = line[heading.end() :].rstrip().rstrip("#").rstrip()
             if current is not None and level > max(current.level, 2):
                 current.append(line)  # a sub-heading inside a question or an answer
                 continue
