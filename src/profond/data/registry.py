@@ -90,6 +90,24 @@ def load_dataset(name: str, options: DataOptions | None = None) -> DataBundle:
     return get_dataset(name).load(options or DataOptions())
 
 
+def explicit_dir(options: DataOptions | None) -> Path | None:
+    """The folder the user named with ``--data-dir``, checked to exist; None when not given.
+
+    A named folder is used or refused with the reason: a loader must never fall back to
+    another copy of the dataset when this one is missing files or corrupt.
+
+    Raises:
+        ProfondError: the folder does not exist or is not a folder.
+    """
+    if options is None or not options.data_dir:
+        return None
+    folder = Path(options.data_dir).expanduser()
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ProfondError(f"--data-dir {folder} {what}; pass the folder that holds the files")
+    return folder
+
+
 def resolve_dir(options: DataOptions, name: str) -> list[Path]:
     """Folders searched for a dataset's files, in order."""
     import os
