@@ -12,7 +12,7 @@ from profond.data.idx import read_idx
 from profond.data.registry import DataOptions, DatasetSpec, explicit_dir, resolve_dir
 from profond.data.splits import image_bundle
 from profond.errors import ProfondError
-from profond.paths import cache_dir
+from profond.paths import cache_dir, profond_home
 
 PARTS = (
     "train-images-idx3-ubyte",
@@ -139,7 +139,7 @@ def status(name: str, options: DataOptions) -> str:
         return str(exc)
     if found:
         return f"local: {found[0].parent}"
-    return f"not found locally; would download {len(PARTS)} files into {cache_dir() / name}"
+    return f"not found locally; would download {len(PARTS)} files into {profond_home() / 'datasets' / name}"
 
 
 DATASETS = {

@@ -112,7 +112,7 @@ def resolve_dir(options: DataOptions, name: str) -> list[Path]:
     """Folders searched for a dataset's files, in order."""
     import os
 
-    from profond.paths import cache_dir
+    from profond.paths import profond_home
 
     candidates = []
     if options.data_dir:
@@ -121,5 +121,5 @@ def resolve_dir(options: DataOptions, name: str) -> list[Path]:
         base = Path(os.environ["PROFOND_DATA"]).expanduser()
         candidates += [base / name, base]
     candidates.append(Path("/usr/share/datasets") / name)
-    candidates.append(cache_dir() / name)
+    candidates.append(profond_home() / "datasets" / name)  # the cache, read without writing
     return candidates

@@ -16,7 +16,7 @@ from pathlib import Path
 from fsrs import Rating
 
 from profond.errors import ProfondError
-from profond.paths import profond_home
+from profond.paths import profond_home, writable_dir
 from profond.study.cards import ParsedCard
 from profond.study.schedule import MemoryState, Reviewer
 
@@ -106,7 +106,7 @@ class StudyStats:
 
 def default_db_path() -> Path:
     """``profond_home()/study.db``."""
-    return profond_home() / "study.db"
+    return writable_dir(profond_home(), "the study database's folder") / "study.db"
 
 
 def _deck_clause(deck: str | None) -> tuple[str, list[object]]:
