@@ -30,13 +30,19 @@ class DataOptions:
     max_len: int = 64  # text: tokens kept per sample
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ProfondError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if self.limit is not None and self.limit <= 0:
-            raise ProfondError(f"limit must be a positive number of samples, got {self.limit}")
+        from profond.data.preprocess import NORMALIZATIONS
+        from profond.validation import check_bool, check_choice, check_float, check_int
+
+        check_int("seed", self.seed, minimum=0, maximum=2**63 - 1)
+        check_float("val_fraction", self.val_fraction, minimum=0.0, below=1.0)
+        check_choice("normalization", self.normalization, NORMALIZATIONS)
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ProfondError(f"data_dir must be a folder path, got {self.data_dir!r}")
+        check_int("limit", self.limit, minimum=1, optional=True,
+                  label="a positive number of samples")  # fmt: skip
+        check_bool("download", self.download)
         for name in ("window", "horizon", "max_len"):
-            if getattr(self, name) <= 0:
-                raise ProfondError(f"{name} must be positive, got {getattr(self, name)}")
+            check_int(name, getattr(self, name), minimum=1)
 
 
 @dataclass(frozen=True)
