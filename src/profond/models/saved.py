@@ -109,9 +109,19 @@ def load_model(folder: str | Path) -> LoadedModel:
     model = build_checked_model(card, card_path)
     try:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    except Exception:  # corrupt, truncated, or holding objects that are not tensors
+        raise ProfondError(
+            f"cannot load weights from {weights_path}: not a tensor file profond saved "
+            "(corrupt, truncated, or holding other objects, which are never unpickled)"
+        ) from None
+    try:
         model.load_state_dict(state)
-    except Exception as exc:  # corrupt file or weights of another architecture
-        raise ProfondError(f"cannot load weights from {weights_path}: {exc}") from None
+    except Exception as exc:  # weights of another architecture
+        reason = " ".join(str(exc).split())  # PyTorch's message spans several lines
+        raise ProfondError(
+            f"cannot load weights from {weights_path}: they do not fit the model that "
+            f"model.json describes ({reason[:300]})"
+        ) from None
     model.eval()
     reference_path = folder / "drift_reference.json"
     reference = read_drift_reference(reference_path) if reference_path.is_file() else None

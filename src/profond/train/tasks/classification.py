@@ -144,11 +144,9 @@ class ClassificationTask(Task):
         if not path.is_file():
             raise ProfondError(f"input file not found: {source}")
         if path.suffix.lower() == ".npy":
-            try:
-                array = np.load(path, allow_pickle=False)
-            except ValueError as exc:
-                raise ProfondError(f"{path} is not a readable .npy array: {exc}") from None
-            return raw_to_batch(array, shape, prep)
+            from profond.data.arrays import load_npy  # header checked before allocation
+
+            return raw_to_batch(load_npy(path), shape, prep)
         return decode_image(path.read_bytes(), shape, prep)
 
     @staticmethod

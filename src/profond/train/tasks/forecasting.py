@@ -210,15 +210,14 @@ def _read_values(path: Path) -> np.ndarray:
     if not path.is_file():
         raise ProfondError(f"{path}: no such file (expected a .csv or .npy file of values)")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            values = np.load(path, allow_pickle=False)
-        elif suffix in (".csv", ".txt"):
-            values = np.loadtxt(path, delimiter=",", ndmin=1)
-        else:
-            raise ProfondError(f"{path}: expected a .csv or .npy file, got {suffix or 'no suffix'}")
-    except ValueError as exc:
-        raise ProfondError(f"{path}: cannot read numbers from it ({exc})") from None
+    from profond.data.arrays import load_csv_values, load_npy  # sizes checked first
+
+    if suffix == ".npy":
+        values = load_npy(path)
+    elif suffix in (".csv", ".txt"):
+        values = load_csv_values(path)
+    else:
+        raise ProfondError(f"{path}: expected a .csv or .npy file, got {suffix or 'no suffix'}")
     return np.asarray(values, dtype=np.float64)
 
 
