@@ -99,13 +99,19 @@ def test_read_only_home_gives_one_error_line(tmp_path, monkeypatch):
             checkpoints_dir()
         with pytest.raises(ProfondError, match="not writable"):
             writable_dir(home, "x")
-        done = subprocess.run(
-            [sys.executable, "-m", "profond", "study", "import", str(bank)],
-            env={**os.environ, "PYTHONPATH": SRC, "PROFOND_HOME": str(home)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("error: cannot write the study database's folder at ")
-    assert "PROFOND_HOME" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        outcomes = [
+            subprocess.run(
+                [sys.executable, "-m", "profond", *argv],
+                env={**os.environ, "PYTHONPATH": SRC, "PROFOND_HOME": str(home)},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for argv in (["study", "import", str(bank)], ["runs"])
+        ]
+    for done, what in zip(
+        outcomes, ("the study database's folder", "profond's home (PROFOND_HOME)"), strict=True
+    ):
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"error: cannot write {what} at ")
+        assert "PROFOND_HOME" in done.stderr and len(done.stderr.strip().splitlines()) == 1

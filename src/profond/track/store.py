@@ -6,7 +6,7 @@ import logging
 import os
 import warnings
 
-from profond.paths import profond_home
+from profond.paths import profond_home, writable_home
 
 DEFAULT_EXPERIMENT = "profond"
 
@@ -17,7 +17,7 @@ def tracking_uri(override: str | None = None) -> str:
         return override
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    return f"sqlite:///{profond_home() / 'mlflow.db'}"
+    return f"sqlite:///{writable_home() / 'mlflow.db'}"  # SQLite writes even to read
 
 
 def artifact_root() -> str:
