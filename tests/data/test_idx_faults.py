@@ -169,3 +169,11 @@ def test_explicit_data_dir_is_used_when_whole(tmp_path):
     bundle = load_dataset("fashion-mnist", DataOptions(data_dir=str(folder)))
     assert bundle.x_test.shape == (10, 1, 28, 28)
     np.testing.assert_array_equal(bundle.y_test.numpy(), labels)
+
+
+def test_fortunes_data_dir_is_never_bypassed(tmp_path):
+    from profond.data.text import FORTUNE_DIRS, find_fortunes_dir
+
+    with pytest.raises(ProfondError, match=f"not in {tmp_path};") as caught:
+        find_fortunes_dir(DataOptions(data_dir=str(tmp_path)))
+    assert not any(str(folder) in str(caught.value) for folder in FORTUNE_DIRS)
