@@ -177,3 +177,9 @@ def test_fortunes_data_dir_is_never_bypassed(tmp_path):
     with pytest.raises(ProfondError, match=f"not in {tmp_path};") as caught:
         find_fortunes_dir(DataOptions(data_dir=str(tmp_path)))
     assert not any(str(folder) in str(caught.value) for folder in FORTUNE_DIRS)
+
+
+def test_a_data_dir_is_refused_by_datasets_that_read_no_file(tmp_path):
+    with pytest.raises(ProfondError, match="'digits' is not read from files, so --data-dir"):
+        load_dataset("digits", DataOptions(data_dir=str(tmp_path)))
+    assert load_dataset("digits", DataOptions()).num_classes == 10

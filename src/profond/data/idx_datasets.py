@@ -149,6 +149,7 @@ DATASETS = {
         description=description,
         load=partial(load_idx_dataset, name),
         status=partial(status, name),
+        reads_files=True,
     )
     for name, description in (
         ("fashion-mnist", "Zalando's 28x28 clothing images (60000 train, 10000 test, 10 classes)"),

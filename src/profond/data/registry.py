@@ -5,6 +5,8 @@ Each dataset module defines ``DATASETS: dict[str, DatasetSpec]`` (or one ``DATAS
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +60,8 @@ class DatasetSpec:
         status: ``status(options) -> str``: where the files are, or what would be downloaded.
         train_defaults: :class:`~profond.train.config.TrainConfig` values that suit this data
             (e.g. ``{"epochs": 40}``), used where the user gave none.
+        reads_files: whether it is read from files a ``--data-dir`` can point to; for other
+            datasets (embedded, generated) a ``--data-dir`` is refused rather than ignored.
     """
 
     name: str
@@ -66,6 +70,7 @@ class DatasetSpec:
     load: Callable[[DataOptions], DataBundle]
     status: Callable[[DataOptions], str]
     train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig values for this data
+    reads_files: bool = False  # a --data-dir may hold its files
 
 
 DATASET_MODULES: dict[str, str] = {
@@ -88,7 +93,20 @@ def get_dataset(name: str) -> DatasetSpec:
         raise ProfondError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_MODULES)}")
     module = importlib.import_module(DATASET_MODULES[name])
     specs = getattr(module, "DATASETS", None) or {module.DATASET.name: module.DATASET}
-    return specs[name]
+    spec = specs[name]
+    if spec.reads_files:
+        return spec
+    return dataclasses.replace(spec, load=functools.partial(_load_without_files, spec))
+
+
+def _load_without_files(spec: DatasetSpec, options: DataOptions) -> DataBundle:
+    """Load a dataset that reads no file, refusing a ``--data-dir`` it would silently ignore."""
+    if options.data_dir:
+        raise ProfondError(
+            f"dataset {spec.name!r} is not read from files, so --data-dir {options.data_dir} "
+            "has no use here; leave it out"
+        )
+    return spec.load(options)
 
 
 def load_dataset(name: str, options: DataOptions | None = None) -> DataBundle:

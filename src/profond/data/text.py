@@ -176,4 +176,5 @@ DATASET = DatasetSpec(
     description=f"fortune quotations, {len(CATEGORIES)} collections to tell apart (Debian 'fortunes')",
     load=load_fortunes,
     status=fortunes_status,
+    reads_files=True,
 )
