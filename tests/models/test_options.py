@@ -69,3 +69,17 @@ def test_the_count_is_the_real_parameter_count():
     real = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
     assert count_model_values(family.module_class, config) == real
     assert real < MAX_MODEL_VALUES
+
+
+def test_configs_near_the_defaults_are_not_built_to_be_sized(monkeypatch):
+    import profond.models.options as options
+
+    def refuse_build(*_):
+        raise AssertionError("sized on the meta device")
+
+    monkeypatch.setattr(options, "count_model_values", refuse_build)
+    family = get_family("cnn")
+    make_config(family, {"in_channels": 3, "image_size": (32, 32), "num_classes": 4}, {})
+    make_config(family, IMAGE_DATA, {"channels": "32,64", "hidden_size": "256"})
+    with pytest.raises(AssertionError, match="meta"):
+        make_config(family, IMAGE_DATA, {"channels": "32,64,128"})  # one layer more
