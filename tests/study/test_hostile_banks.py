@@ -138,3 +138,21 @@ def test_two_concurrent_cli_imports_five_rounds(tmp_path):
         for p in procs:
             _, err = p.communicate(timeout=120)
             assert p.returncode == 0 and b"Traceback" not in err, err
+
+
+def test_markup_and_controls_in_banks_are_printed_as_text(tmp_path, capsys, monkeypatch):
+    from profond.cli import main
+
+    monkeypatch.setenv("COLUMNS", "400")
+    bank = tmp_path / "[red]bank.md"
+    bank.write_text(
+        "Question : [bold]Deck[/] - Sub - fine?\nAnswer : yes\n\n"
+        "Question : T - S - [/yellow] no answer \x1b[2J here\n",
+        encoding="utf-8",
+    )
+    assert main(["study", "import", str(bank)]) == 0
+    assert main(["study", "decks"]) == 0
+    out = capsys.readouterr().out
+    assert "[red]bank.md: 1 card(s)" in out and "[/yellow] no answer" in out
+    assert "[bold]Deck[-]/Sub" in out  # a "/" inside a deck part becomes "-"
+    assert "\x1b" not in out
