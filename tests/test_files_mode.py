@@ -115,3 +115,18 @@ def test_read_only_home_gives_one_error_line(tmp_path, monkeypatch):
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith(f"error: cannot write {what} at ")
         assert "PROFOND_HOME" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_stale_temporary_files_are_removed_and_fresh_ones_kept(tmp_path):
+    from profond.atomic import remove_stale_temp_files
+
+    stale = tmp_path / ".weights.pt.abc123.tmp"
+    fresh = tmp_path / ".model.json.def456.tmp"
+    kept = tmp_path / "weights.pt"
+    for path in (stale, fresh, kept):
+        path.write_bytes(b"x")
+    os.utime(stale, (1e9, 1e9))
+    os.utime(kept, (1e9, 1e9))
+    assert remove_stale_temp_files(tmp_path, older_than_s=60) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, kept.name]
+    assert remove_stale_temp_files(tmp_path / "absent") == []

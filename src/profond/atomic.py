@@ -49,6 +49,32 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+def remove_stale_temp_files(folder: str | Path, older_than_s: float = 600.0) -> list[Path]:
+    """Delete the temporary files :func:`atomic_write` left in ``folder`` when killed.
+
+    A process killed during a write (``kill -9``, power loss) leaves ``.NAME.XXXX.tmp``; only
+    those older than ``older_than_s`` are removed, so a write under way elsewhere is untouched.
+
+    Returns:
+        the paths removed.
+    """
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    limit = time.time() - older_than_s
+    removed = []
+    for path in folder.glob(".*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # removed meanwhile by another cleaner
+            continue
+    return removed
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
