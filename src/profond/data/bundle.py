@@ -8,6 +8,9 @@ from typing import Any
 import torch
 
 from profond.data.preprocess import Preprocessing
+from profond.errors import ProfondError
+
+CLASS_TASKS = ("classification", "text-classification")  # y holds class ids 0..classes-1
 
 
 @dataclass
@@ -44,6 +47,26 @@ class DataBundle:
     classes: list[str] = field(default_factory=list)
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Refused here, every dataset alike: NaN inputs would otherwise surface as a diverged
+        # loss blamed on the learning rate, and a bad class id as an index error mid-epoch.
+        for split in ("train", "val", "test"):
+            x = getattr(self, f"x_{split}")
+            if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+                count = int((~torch.isfinite(x)).sum())
+                raise ProfondError(
+                    f"dataset {self.name!r}: the {split} inputs hold {count} NaN or infinite "
+                    "value(s); its files are corrupt: fix or replace them"
+                )
+            y = getattr(self, f"y_{split}")
+            if self.task in CLASS_TASKS and self.classes and len(y):
+                low, high = int(y.min()), int(y.max())
+                if low < 0 or high >= len(self.classes):
+                    raise ProfondError(
+                        f"dataset {self.name!r}: {split} labels run from {low} to {high} but "
+                        f"there are {len(self.classes)} classes (0..{len(self.classes) - 1})"
+                    )
 
     @property
     def num_classes(self) -> int:

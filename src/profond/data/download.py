@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,10 @@ from rich.progress import (
 )
 
 from profond.atomic import atomic_write
+from profond.data.idx import MAX_IDX_BYTES
 from profond.errors import ProfondError
+
+_CHUNK = 1 << 20  # bytes hashed at a time
 
 
 @dataclass(frozen=True)
@@ -38,17 +42,33 @@ class RemoteFile:
     mirrors: tuple[str, ...]
 
 
-def sha256_matches(path: Path, expected: str) -> bool:
-    """True when ``path``'s bytes, or its gunzipped bytes, hash to ``expected``."""
-    raw = path.read_bytes()
-    if hashlib.sha256(raw).hexdigest() == expected:
-        return True
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            return hashlib.sha256(gzip.decompress(raw)).hexdigest() == expected
-        except (OSError, EOFError):
+def sha256_matches(path: Path, expected: str, max_bytes: int = MAX_IDX_BYTES) -> bool:
+    """True when ``path``'s bytes, or its gunzipped bytes, hash to ``expected``.
+
+    Both are hashed in chunks; decompression stops after ``max_bytes`` (a file expanding
+    further is no dataset profond reads), so a small crafted ``.gz`` cannot fill the memory.
+    """
+    with path.open("rb") as raw:
+        digest = hashlib.sha256()
+        while chunk := raw.read(_CHUNK):
+            digest.update(chunk)
+        if digest.hexdigest() == expected:
+            return True
+        raw.seek(0)
+        if raw.read(2) != b"\x1f\x8b":
             return False
-    return False
+        raw.seek(0)
+        digest, total = hashlib.sha256(), 0
+        try:
+            with gzip.GzipFile(fileobj=raw) as stream:
+                while chunk := stream.read(_CHUNK):
+                    total += len(chunk)
+                    if total > max_bytes:
+                        return False
+                    digest.update(chunk)
+        except (OSError, EOFError, zlib.error):
+            return False
+    return digest.hexdigest() == expected
 
 
 def download(remote: RemoteFile, folder: Path, show_progress: bool = True) -> Path:
@@ -86,6 +106,10 @@ def _fetch(url: str, destination: Path, *, label: str, show_progress: bool) -> N
         columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
         with Progress(*columns, disable=not show_progress, transient=True) as progress:
             task = progress.add_task(label, total=total)
+            written = 0
             while chunk := response.read(1 << 16):
+                written += len(chunk)
+                if written > MAX_IDX_BYTES:  # no dataset file is that large: a broken mirror
+                    raise OSError(f"more than {MAX_IDX_BYTES} bytes sent; download stopped")
                 out.write(chunk)
                 progress.update(task, advance=len(chunk))

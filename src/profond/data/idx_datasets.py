@@ -6,12 +6,13 @@ from functools import partial
 from pathlib import Path
 
 from profond.data.bundle import DataBundle
+from profond.data.checks import check_images, check_labels
 from profond.data.download import RemoteFile, download
 from profond.data.idx import read_idx
-from profond.data.registry import DataOptions, DatasetSpec, resolve_dir
+from profond.data.registry import DataOptions, DatasetSpec, explicit_dir, resolve_dir
 from profond.data.splits import image_bundle
 from profond.errors import ProfondError
-from profond.paths import cache_dir
+from profond.paths import cache_dir, profond_home
 
 PARTS = (
     "train-images-idx3-ubyte",
@@ -61,16 +62,36 @@ def remote_files(name: str) -> list[RemoteFile]:
     ]
 
 
-def find_files(name: str, options: DataOptions) -> list[Path] | None:
-    """The four IDX files from the first folder that holds all of them (``.gz`` or raw)."""
-    for folder in resolve_dir(options, name):
-        found = []
-        for part in PARTS:
-            path = next((p for p in (folder / f"{part}.gz", folder / part) if p.is_file()), None)
-            if path is None:
-                break
-            found.append(path)
+def _files_in(folder: Path) -> tuple[list[Path], list[str]]:
+    """The parts found in ``folder`` (``.gz`` or raw) and the names of those missing."""
+    found, missing = [], []
+    for part in PARTS:
+        path = next((p for p in (folder / f"{part}.gz", folder / part) if p.is_file()), None)
+        if path is None:
+            missing.append(part)
         else:
+            found.append(path)
+    return found, missing
+
+
+def find_files(name: str, options: DataOptions) -> list[Path] | None:
+    """The four IDX files from the first folder that holds all of them (``.gz`` or raw).
+
+    An explicit ``options.data_dir`` is the only folder looked at: it holds the files or the
+    run stops saying what is missing there (never another copy found elsewhere).
+    """
+    folder = explicit_dir(options)
+    if folder is not None:
+        found, missing = _files_in(folder)
+        if missing:
+            raise ProfondError(
+                f"--data-dir {folder} lacks {name} file(s) {', '.join(missing)} (.gz or raw); "
+                "copy them there, or leave out --data-dir to use another copy or download them"
+            )
+        return found
+    for folder in resolve_dir(options, name):
+        found, missing = _files_in(folder)
+        if not missing:
             return found
     return None
 
@@ -95,15 +116,30 @@ def locate(name: str, options: DataOptions) -> list[Path]:
 
 
 def load_idx_dataset(name: str, options: DataOptions) -> DataBundle:
-    train_x, train_y, test_x, test_y = (read_idx(p) for p in locate(name, options))
-    return image_bundle(name, train_x, train_y, test_x, test_y, CLASSES[name], 255.0, options)
+    paths = locate(name, options)
+    train_x, train_y, test_x, test_y = (read_idx(p) for p in paths)
+    classes = CLASSES[name]
+    check_images(paths[0], train_x)
+    check_images(paths[2], test_x)
+    if train_x.shape[1:] != test_x.shape[1:]:
+        raise ProfondError(
+            f"{name}: training images are {train_x.shape[1]}x{train_x.shape[2]} "
+            f"({paths[0]}) but test images are {test_x.shape[1]}x{test_x.shape[2]} "
+            f"({paths[2]}); both files must come from the same dataset"
+        )
+    check_labels(paths[1], train_y, len(classes))
+    check_labels(paths[3], test_y, len(classes))
+    return image_bundle(name, train_x, train_y, test_x, test_y, classes, 255.0, options)
 
 
 def status(name: str, options: DataOptions) -> str:
-    found = find_files(name, options)
+    try:
+        found = find_files(name, options)
+    except ProfondError as exc:
+        return str(exc)
     if found:
         return f"local: {found[0].parent}"
-    return f"not found locally; would download {len(PARTS)} files into {cache_dir() / name}"
+    return f"not found locally; would download {len(PARTS)} files into {profond_home() / 'datasets' / name}"
 
 
 DATASETS = {
@@ -113,6 +149,7 @@ DATASETS = {
         description=description,
         load=partial(load_idx_dataset, name),
         status=partial(status, name),
+        reads_files=True,
     )
     for name, description in (
         ("fashion-mnist", "Zalando's 28x28 clothing images (60000 train, 10000 test, 10 classes)"),

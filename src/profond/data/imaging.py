@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from profond.data.preprocess import Preprocessing
 from profond.errors import ProfondError
 
 MAX_IMAGE_PIXELS = 4096 * 4096  # refuse decompression bombs
+IMAGE_FORMATS = ("PNG", "JPEG")
 
 
 def decode_image(
@@ -40,14 +42,22 @@ def decode_image(
         raise ProfondError(f"invert must be auto, yes or no, got {invert!r}")
     height, width = _image_size(input_shape)
     try:
-        image: Image.Image = Image.open(io.BytesIO(data))
+        # open() reads the header only: the size is checked before any pixel is decoded, and
+        # only PNG and JPEG decoders are offered to untrusted bytes.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image: Image.Image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise ProfondError(
                 f"image of {image.width}x{image.height} pixels is too large; send at most "
                 f"{MAX_IMAGE_PIXELS} pixels"
             )
         image = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, met inside open()
+        raise ProfondError(
+            f"image is too large ({exc}); send at most {MAX_IMAGE_PIXELS} pixels"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ProfondError(
             f"cannot decode the image (expected a PNG or JPEG file): {exc}"
         ) from None

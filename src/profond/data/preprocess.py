@@ -7,8 +7,6 @@ from typing import Any
 
 import torch
 
-from profond.errors import ProfondError
-
 NORMALIZATIONS = ("minmax", "standard", "none")
 
 
@@ -32,14 +30,12 @@ class Preprocessing:
     std: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.normalization not in NORMALIZATIONS:
-            raise ProfondError(
-                f"unknown normalization {self.normalization!r}; expected one of {', '.join(NORMALIZATIONS)}"
-            )
-        if self.raw_max <= 0 or self.std <= 0:
-            raise ProfondError(
-                f"raw_max and std must be positive, got raw_max={self.raw_max}, std={self.std}"
-            )
+        from profond.validation import check_choice, check_float
+
+        check_choice("normalization", self.normalization, NORMALIZATIONS)
+        check_float("raw_max", self.raw_max, positive=True)
+        check_float("mean", self.mean)
+        check_float("std", self.std, positive=True)
 
     def apply(self, x_raw: torch.Tensor) -> torch.Tensor:
         """Shape: any; returns float32 of the same shape."""

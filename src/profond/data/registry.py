@@ -5,6 +5,8 @@ Each dataset module defines ``DATASETS: dict[str, DatasetSpec]`` (or one ``DATAS
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,13 +33,19 @@ class DataOptions:
     max_len: int = 64  # text: tokens kept per sample
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ProfondError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if self.limit is not None and self.limit <= 0:
-            raise ProfondError(f"limit must be a positive number of samples, got {self.limit}")
+        from profond.data.preprocess import NORMALIZATIONS
+        from profond.validation import check_bool, check_choice, check_float, check_int
+
+        check_int("seed", self.seed, minimum=0, maximum=2**63 - 1)
+        check_float("val_fraction", self.val_fraction, minimum=0.0, below=1.0)
+        check_choice("normalization", self.normalization, NORMALIZATIONS)
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ProfondError(f"data_dir must be a folder path, got {self.data_dir!r}")
+        check_int("limit", self.limit, minimum=1, optional=True,
+                  label="a positive number of samples")  # fmt: skip
+        check_bool("download", self.download)
         for name in ("window", "horizon", "max_len"):
-            if getattr(self, name) <= 0:
-                raise ProfondError(f"{name} must be positive, got {getattr(self, name)}")
+            check_int(name, getattr(self, name), minimum=1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class DatasetSpec:
         status: ``status(options) -> str``: where the files are, or what would be downloaded.
         train_defaults: :class:`~profond.train.config.TrainConfig` values that suit this data
             (e.g. ``{"epochs": 40}``), used where the user gave none.
+        reads_files: whether it is read from files a ``--data-dir`` can point to; for other
+            datasets (embedded, generated) a ``--data-dir`` is refused rather than ignored.
     """
 
     name: str
@@ -61,6 +71,7 @@ class DatasetSpec:
     load: Callable[[DataOptions], DataBundle]
     status: Callable[[DataOptions], str]
     train_defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig values for this data
+    reads_files: bool = False  # a --data-dir may hold its files
 
 
 def get_dataset(name: str) -> DatasetSpec:
@@ -68,7 +79,20 @@ def get_dataset(name: str) -> DatasetSpec:
         raise ProfondError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_MODULES)}")
     module = importlib.import_module(DATASET_MODULES[name])
     specs = getattr(module, "DATASETS", None) or {module.DATASET.name: module.DATASET}
-    return specs[name]
+    spec = specs[name]
+    if spec.reads_files:
+        return spec
+    return dataclasses.replace(spec, load=functools.partial(_load_without_files, spec))
+
+
+def _load_without_files(spec: DatasetSpec, options: DataOptions) -> DataBundle:
+    """Load a dataset that reads no file, refusing a ``--data-dir`` it would silently ignore."""
+    if options.data_dir:
+        raise ProfondError(
+            f"dataset {spec.name!r} is not read from files, so --data-dir {options.data_dir} "
+            "has no use here; leave it out"
+        )
+    return spec.load(options)
 
 
 def load_dataset(name: str, options: DataOptions | None = None) -> DataBundle:
@@ -76,11 +100,29 @@ def load_dataset(name: str, options: DataOptions | None = None) -> DataBundle:
     return get_dataset(name).load(options or DataOptions())
 
 
+def explicit_dir(options: DataOptions | None) -> Path | None:
+    """The folder the user named with ``--data-dir``, checked to exist; None when not given.
+
+    A named folder is used or refused with the reason: a loader must never fall back to
+    another copy of the dataset when this one is missing files or corrupt.
+
+    Raises:
+        ProfondError: the folder does not exist or is not a folder.
+    """
+    if options is None or not options.data_dir:
+        return None
+    folder = Path(options.data_dir).expanduser()
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ProfondError(f"--data-dir {folder} {what}; pass the folder that holds the files")
+    return folder
+
+
 def resolve_dir(options: DataOptions, name: str) -> list[Path]:
     """Folders searched for a dataset's files, in order."""
     import os
 
-    from profond.paths import cache_dir
+    from profond.paths import profond_home
 
     candidates = []
     if options.data_dir:
@@ -89,5 +131,5 @@ def resolve_dir(options: DataOptions, name: str) -> list[Path]:
         base = Path(os.environ["PROFOND_DATA"]).expanduser()
         candidates += [base / name, base]
     candidates.append(Path("/usr/share/datasets") / name)
-    candidates.append(cache_dir() / name)
+    candidates.append(profond_home() / "datasets" / name)  # the cache, read without writing
     return candidates

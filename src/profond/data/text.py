@@ -23,7 +23,7 @@ import torch
 
 from profond.data.bundle import DataBundle
 from profond.data.preprocess import Preprocessing
-from profond.data.registry import DataOptions, DatasetSpec
+from profond.data.registry import DataOptions, DatasetSpec, explicit_dir
 from profond.errors import ProfondError
 
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ def tokenize(text: str) -> list[str]:
 
 def find_fortunes_dir(options: DataOptions | None = None) -> Path:
     """The folder that holds the fortune files; a :class:`ProfondError` saying how to get them."""
-    candidates = [Path(options.data_dir).expanduser()] if options and options.data_dir else []
-    candidates += list(FORTUNE_DIRS)
+    explicit = explicit_dir(options)  # a named folder is used or refused, never bypassed
+    candidates = [explicit] if explicit is not None else list(FORTUNE_DIRS)
     for folder in candidates:
         if all((folder / name).is_file() for name in CATEGORIES):
             return folder
@@ -176,4 +176,5 @@ DATASET = DatasetSpec(
     description=f"fortune quotations, {len(CATEGORIES)} collections to tell apart (Debian 'fortunes')",
     load=load_fortunes,
     status=fortunes_status,
+    reads_files=True,
 )

@@ -26,6 +26,7 @@ __all__ = [
     "get_family",
     "make_config",
 ]
+from profond.models.options import check_model_size, field_types, parse_option
 
 
 @dataclass(frozen=True)
@@ -70,23 +71,40 @@ def get_family(name: str) -> ModelFamily:
 def make_config(family: ModelFamily, data_fields: dict[str, Any], overrides: dict[str, Any]) -> Any:
     """Build ``family.config_class`` from data-derived fields plus user overrides.
 
-    Unknown override keys are rejected with the list of valid ones; values given as strings
-    (from ``--set key=value``) are converted to the field's type.
+    Unknown override keys are rejected with the list of valid ones, and so are overrides of
+    fields the data decides (``in_features``, ``num_classes``, ...); values given as strings
+    (from ``--set key=value``) are converted to the field's declared type. The model the
+    config describes is sized before anything is allocated.
+
+    Raises:
+        ProfondError: an unknown or data-derived key, a value of the wrong type or range, or
+            a model over :data:`~profond.models.options.MAX_MODEL_VALUES` values.
     """
     fields = {f.name: f for f in dataclasses.fields(family.config_class)}
+    settable = sorted(k for k in fields if k not in data_fields)
     unknown = sorted(set(overrides) - set(fields))
     if unknown:
         raise ProfondError(
             f"unknown option(s) {', '.join(unknown)} for model {family.name!r}; "
-            f"valid: {', '.join(sorted(k for k in fields if k not in data_fields))}"
+            f"valid: {', '.join(settable)}"
         )
+    derived = sorted(set(overrides) & set(data_fields))
+    if derived:
+        given = ", ".join(f"{k}={data_fields[k]}" for k in derived)
+        raise ProfondError(
+            f"option(s) {', '.join(derived)} of model {family.name!r} are set from the data "
+            f"({given}) and cannot be given; options you can set: {', '.join(settable)}"
+        )
+    hints = field_types(family.config_class)
     values = {k: v for k, v in data_fields.items() if k in fields}
     for key, value in overrides.items():
-        values[key] = _coerce(key, value, fields[key].default)
+        values[key] = parse_option(key, value, hints[key])
     try:
-        return family.config_class(**values)
+        config = family.config_class(**values)
     except (TypeError, ValueError) as exc:
         raise ProfondError(f"invalid configuration for model {family.name!r}: {exc}") from None
+    check_model_size(family.name, family.module_class, config)
+    return config
 
 
 def build_model(name: str, config: dict[str, Any] | Any) -> nn.Module:
@@ -103,27 +121,3 @@ def build_model(name: str, config: dict[str, Any] | Any) -> nn.Module:
 def _tuple_lists(value: Any) -> Any:
     """JSON turns tuples into lists; frozen configs hold tuples."""
     return tuple(_tuple_lists(v) for v in value) if isinstance(value, list) else value
-
-
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    """Convert a ``--set`` string to the type of the field's default."""
-    if not isinstance(value, str) or isinstance(default, str) or default is None:
-        return value
-    try:
-        if isinstance(default, bool):
-            if value.lower() in ("1", "true", "yes", "on"):
-                return True
-            if value.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, tuple):
-            return tuple(int(v) for v in value.replace("x", ",").split(",") if v)
-    except ValueError:
-        raise ProfondError(
-            f"option {key}={value!r} is not a valid {type(default).__name__}"
-        ) from None
-    return value

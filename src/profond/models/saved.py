@@ -22,6 +22,7 @@ from torch import nn
 from profond.atomic import atomic_write, atomic_write_text
 from profond.data.preprocess import Preprocessing
 from profond.errors import ProfondError
+from profond.models.card_checks import build_checked_model, read_card, read_drift_reference
 from profond.models.wrappers import unwrap
 
 
@@ -99,28 +100,38 @@ def save_model(folder: str | Path, model: nn.Module, card: ModelCard) -> Path:
 
 
 def load_model(folder: str | Path) -> LoadedModel:
-    """Rebuild the model described by ``folder/model.json`` and load its weights safely."""
-    from profond.models import build_model
+    """Rebuild the model described by ``folder/model.json`` and load its weights safely.
 
+    Every field of the card, and of ``drift_reference.json``, is checked before use: a
+    tampered file gives one line naming the file and the field, and a config describing an
+    oversized model is refused before anything is allocated.
+    """
     folder = Path(folder)
     card_path, weights_path = folder / "model.json", folder / "weights.pt"
     if not card_path.is_file() or not weights_path.is_file():
         raise ProfondError(f"no saved model in {folder} (expected model.json and weights.pt)")
-    try:
-        card = ModelCard(**json.loads(card_path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ProfondError(f"{card_path} is not a valid model card: {exc}") from None
-    model = build_model(card.family, card.config)
+    card = read_card(card_path)
+    model = build_checked_model(card, card_path)
     if card.extra.get("compression", {}).get("int8"):  # an int8 model: rebuild its structure
         from profond.compress.quantize import rebuild_quantized
 
         model = rebuild_quantized(model, card.family, card.extra["compression"]["int8"])
     try:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    except Exception:  # corrupt, truncated, or holding objects that are not tensors
+        raise ProfondError(
+            f"cannot load weights from {weights_path}: not a tensor file profond saved "
+            "(corrupt, truncated, or holding other objects, which are never unpickled)"
+        ) from None
+    try:
         model.load_state_dict(state)
-    except Exception as exc:  # corrupt file or weights of another architecture
-        raise ProfondError(f"cannot load weights from {weights_path}: {exc}") from None
+    except Exception as exc:  # weights of another architecture
+        reason = " ".join(str(exc).split())  # PyTorch's message spans several lines
+        raise ProfondError(
+            f"cannot load weights from {weights_path}: they do not fit the model that "
+            f"model.json describes ({reason[:300]})"
+        ) from None
     model.eval()
     reference_path = folder / "drift_reference.json"
-    reference = json.loads(reference_path.read_text()) if reference_path.is_file() else None
+    reference = read_drift_reference(reference_path) if reference_path.is_file() else None
     return LoadedModel(model=model, card=card, drift_reference=reference)

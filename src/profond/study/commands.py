@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from profond.errors import ProfondError
 from profond.study.importer import import_banks
-from profond.study.session import QuizOptions, QuizSession
+from profond.study.session import QuizOptions, QuizSession, inert
 from profond.study.store import StudyStore, default_db_path
 
 
@@ -49,6 +50,11 @@ def add_study_parser(subparsers: argparse._SubParsersAction) -> None:
     stats.set_defaults(func=_stats)
 
 
+def _text(value: str) -> str:
+    """``value`` safe to print with rich: markup escaped, control characters made visible."""
+    return escape(inert(value))
+
+
 def _open() -> StudyStore:
     return StudyStore(default_db_path())
 
@@ -61,9 +67,10 @@ def _import(args: argparse.Namespace) -> int:
         return 0
     console = Console()
     for file in report.files:
-        console.print(f"{file.path}: {file.cards} card(s)", highlight=False)
+        # Paths and bank text are shown as text: never rich markup, never terminal controls.
+        console.print(f"{_text(file.path)}: {file.cards} card(s)", highlight=False)
         for problem in file.problems:
-            console.print(f"  [yellow]{problem}[/yellow]", highlight=False)
+            console.print(f"  [yellow]{_text(str(problem))}[/yellow]", highlight=False)
     c = report.counts
     console.print(f"added {c.added}, updated {c.updated}, unchanged {c.unchanged}")
     return 0
@@ -81,7 +88,7 @@ def _decks(args: argparse.Namespace) -> int:
         return 0
     table = Table("deck", "cards", "due", "new")
     for d in decks:
-        table.add_row(d.deck, str(d.cards), str(d.due), str(d.new))
+        table.add_row(_text(d.deck), str(d.cards), str(d.due), str(d.new))
     Console().print(table)
     return 0
 

@@ -24,20 +24,24 @@ from pathlib import PurePath
 from profond.study.cards import ParsedCard, Problem, deck_path
 from profond.study.comments import is_fence, strip_comments
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Every pattern below is linear on long runs of whitespace: no two adjacent quantifiers can
+# share the same spaces, and an unanchored search may start only at the first space of a run,
+# so a line of 80 KB of spaces is read in milliseconds (not minutes of backtracking).
+_HEADING = re.compile(r"^(#{1,6})\s+")
 _QUESTION_HEADING = re.compile(r"^Q\s*\d+\s*[.:)-]?\s*(.*)$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\d+(?:\.\d+)*\s*[.)]?\s+(.+)$")
 # The colon may sit inside or outside the bold: "**Réponse :**" and "**Réponse** :" both occur.
 _ANSWER_MARKER = re.compile(
-    r"^\s*\*\*\s*(?:r[ée]ponse(?:\s+attendue)?|answer|expected\s+answer)\s*:?\s*\*\*\s*:?\s?(.*)$",
+    r"^\s*\*\*\s*+(?:r[ée]ponse(?:\s++attendue)?|answer|expected\s++answer)\s*+(?::\s*+)?\*\*"
+    r"\s*+(?::\s?)?(.*)$",
     re.IGNORECASE,
 )
 _FLAT_QUESTION = re.compile(r"^\s*Question\s*:\s?(.*)$")
 _FLAT_ANSWER = re.compile(r"^\s*Answer\s*:\s?(.*)$")
 _RULE = re.compile(r"^ {0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
-_TOPIC_SEPARATOR = re.compile(r"\s+[-–—]\s+")
+_TOPIC_SEPARATOR = re.compile(r"(?<!\s)\s++[-–—]\s+")
 # Left by chat exports: ":contentReference[oaicite:3]{index=3}".
-_ARTEFACT = re.compile(r"\s*:?contentReference\[[^\]]*\](?:\{[^}]*\})?")
+_ARTEFACT = re.compile(r"(?:(?<!\s)\s++)?:?contentReference\[[^\]]*\](?:\{[^}]*\})?")
 
 
 @dataclass(frozen=True)
@@ -89,68 +93,85 @@ def parse_bank(text: str, source: str) -> BankParse:
         comment is a problem, and reading goes on after it.
     """
     stripped = strip_comments(text.splitlines())
-    problems = [Problem(source, line, message) for line, message in stripped.problems]
-    cards: list[ParsedCard] = []
-    fallback_title = PurePath(source).stem
-    title: str | None = None
-    section: str | None = None
-    current: _OpenCard | None = None
+    reader = _Reader(source)
+    reader.problems += [Problem(source, line, message) for line, message in stripped.problems]
     in_fence = False
-
-    def finish() -> None:
-        nonlocal current
-        if current is not None:
-            _finish(current, source, cards, problems)
-        current = None
-
     for index, line in enumerate(stripped.lines):
-        number = index + 1
         if in_fence or is_fence(line):
             in_fence = in_fence != is_fence(line)
-            if current is not None:
-                current.append(line)
+            if reader.current is not None:
+                reader.current.append(line)
             continue
         # A comment at the start of a line separates flat blocks; it ends a flat answer.
+        current = reader.current
         if index in stripped.comment_starts and current is not None:
             if current.level == 0 and current.answer is not None:
-                finish()
+                reader.finish()
+        reader.read(line, index + 1)
+    reader.finish()
+    return BankParse(reader.cards, sorted(reader.problems, key=lambda p: p.line))
+
+
+class _Reader:
+    """The state of reading one bank: cards so far, the title and section, the open card."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.cards: list[ParsedCard] = []
+        self.problems: list[Problem] = []
+        self.fallback_title = PurePath(source).stem
+        self.title: str | None = None
+        self.section: str | None = None
+        self.current: _OpenCard | None = None
+
+    def finish(self) -> None:
+        if self.current is not None:
+            _finish(self.current, self.source, self.cards, self.problems)
+        self.current = None
+
+    def _deck(self) -> str:
+        return deck_path([self.title or self.fallback_title, self.section or ""])
+
+    def read(self, line: str, number: int) -> None:
+        """One line outside code fences (1-based ``number``)."""
         heading = _HEADING.match(line)
         if heading:
-            level, heading_text = len(heading.group(1)), heading.group(2)
-            if current is not None and level > max(current.level, 2):
-                current.append(line)  # a sub-heading inside a question or an answer
-                continue
-            finish()
-            question = _QUESTION_HEADING.match(heading_text)
-            numbered = _NUMBERED.match(heading_text)
-            if question:
-                deck = deck_path([title or fallback_title, section or ""])
-                current = _OpenCard(level, deck, number, [question.group(1)])
-            elif level == 1 and not numbered:
-                title, section = heading_text, None
-            elif level <= 2:
-                section = numbered.group(1) if numbered else heading_text
-            continue
+            self._heading(line, len(heading.group(1)), heading.end(), number)
+            return
         if _RULE.match(line):
-            finish()
-            continue
+            self.finish()
+            return
         flat = _FLAT_QUESTION.match(line)
         if flat:
-            finish()
+            self.finish()
             topics, question_text = split_topic(flat.group(1))
-            deck = deck_path(topics) or deck_path([title or fallback_title, section or ""])
-            current = _OpenCard(0, deck, number, [question_text])
-            continue
-        if current is None:
-            continue
-        if current.answer is None:
+            deck = deck_path(topics) or self._deck()
+            self.current = _OpenCard(0, deck, number, [question_text])
+            return
+        if self.current is None:
+            return
+        if self.current.answer is None:
             marker = _ANSWER_MARKER.match(line) or _FLAT_ANSWER.match(line)
             if marker:
-                current.answer = [marker.group(1)]
-                continue
-        current.append(line)
-    finish()
-    return BankParse(cards, sorted(problems, key=lambda p: p.line))
+                self.current.answer = [marker.group(1)]
+                return
+        self.current.append(line)
+
+    def _heading(self, line: str, level: int, text_start: int, number: int) -> None:
+        if self.current is not None and level > max(self.current.level, 2):
+            self.current.append(line)  # a sub-heading inside a question or an answer
+            return
+        self.finish()
+        # Closing hashes and spaces are dropped by string methods, not by a regex.
+        text = line[text_start:].rstrip().rstrip("#").rstrip()
+        question = _QUESTION_HEADING.match(text)
+        numbered = _NUMBERED.match(text)
+        if question:
+            self.current = _OpenCard(level, self._deck(), number, [question.group(1)])
+        elif level == 1 and not numbered:
+            self.title, self.section = text, None
+        elif level <= 2:
+            self.section = numbered.group(1) if numbered else text
 
 
 def _finish(card: _OpenCard, source: str, cards: list[ParsedCard], problems: list[Problem]) -> None:

@@ -23,6 +23,22 @@ from profond.study.store import StoredCard, StudyStore
 
 GRADE_PROMPT = "grade: 1 again, 2 hard, 3 good, 4 easy (q to quit)"
 
+# A bank is text from anywhere: a card holding ESC sequences (``\x1b]0;title\x07``,
+# ``\x1b[2J``), C1 controls or bidirectional overrides could retitle, clear or rewrite the
+# terminal. Each becomes a visible stand-in: C0 controls their Unicode "control picture"
+# (ESC → ␛), the others ``<U+XXXX>``. Newlines and tabs stay.
+_INERT = {code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\n\t"}
+_INERT[0x7F] = "\u2421"
+_INERT.update({code: f"<U+{code:04X}>" for code in range(0x80, 0xA0)})
+_INERT.update(
+    {code: f"<U+{code:04X}>" for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+)
+
+
+def inert(text: str) -> str:
+    """``text`` with every terminal control character replaced by a visible stand-in."""
+    return text.translate(_INERT)
+
 
 @dataclass(frozen=True)
 class QuizOptions:
@@ -96,10 +112,10 @@ class QuizSession:
 
     def _show(self, card: StoredCard) -> None:
         label = "new" if card.is_new else "review"
-        title = escape(f"{card.deck}  [{label}]")  # a deck name is text, not rich markup
-        self.console.print(Panel(Markdown(card.question), title=title, title_align="left"))
+        title = escape(inert(f"{card.deck}  [{label}]"))  # a deck name is text, not markup
+        self.console.print(Panel(Markdown(inert(card.question)), title=title, title_align="left"))
         self._ask("Enter to show the answer (q to quit)")
-        self.console.print(Panel(Markdown(card.answer), title="answer", title_align="left"))
+        self.console.print(Panel(Markdown(inert(card.answer)), title="answer", title_align="left"))
         links = linked_labs(f"{card.question}\n{card.answer}", self.labs)
         for lab in links:
             self.console.print(f"→ profond lab run {lab.name}")

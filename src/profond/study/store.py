@@ -16,7 +16,7 @@ from pathlib import Path
 from fsrs import Rating
 
 from profond.errors import ProfondError
-from profond.paths import profond_home
+from profond.paths import profond_home, writable_dir
 from profond.study.cards import ParsedCard
 from profond.study.schedule import MemoryState, Reviewer
 
@@ -106,7 +106,7 @@ class StudyStats:
 
 def default_db_path() -> Path:
     """``profond_home()/study.db``."""
-    return profond_home() / "study.db"
+    return writable_dir(profond_home(), "the study database's folder") / "study.db"
 
 
 def _deck_clause(deck: str | None) -> tuple[str, list[object]]:
@@ -130,20 +130,27 @@ class StudyStore:
         self.reviewer = reviewer or Reviewer()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions
+            # A generous busy timeout: concurrent commands queue on the write lock, not fail.
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise ProfondError(
-                    f"{self.path} was written by a newer profond (schema {version}); upgrade profond"
-                )
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            with self._transaction():
+                self._create_schema()
         except sqlite3.DatabaseError as error:
             raise ProfondError(
                 f"cannot open the study database {self.path}: {error}; move it away to start afresh"
-            ) from error
+            ) from None
+
+    def _create_schema(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ProfondError(
+                f"{self.path} was written by a newer profond (schema {version}); upgrade profond"
+            )
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -163,38 +170,10 @@ class StudyStore:
             cards: parsed cards with distinct keys.
             now: the import time (Unix seconds); new cards become available from then.
         """
-        existing = {
-            row[0]: row[1:]
-            for row in self._db.execute("SELECT key, question, answer, source, line FROM cards")
-        }
-        seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM cards").fetchone()[0]
-        inserts, content_updates, location_updates = [], [], []
-        for card in cards:
-            key = card.key
-            old = existing.get(key)
-            if old is None:
-                seq += 1
-                inserts.append(
-                    (
-                        key,
-                        card.deck,
-                        card.question,
-                        card.answer,
-                        card.source,
-                        card.line,
-                        seq,
-                        now,
-                        now,
-                        now,
-                    )
-                )
-            elif (card.question, card.answer) != old[:2]:
-                content_updates.append(
-                    (card.question, card.answer, card.source, card.line, now, key)
-                )
-            elif (card.source, card.line) != old[2:]:
-                location_updates.append((card.source, card.line, key))
+        # The plan is made from what the store holds once the write lock is taken: reading
+        # first and writing later lets two imports of one bank both plan the same inserts.
         with self._transaction():
+            inserts, content_updates, location_updates = self._plan_import(cards, now)
             self._db.executemany(
                 "INSERT INTO cards (key, deck, question, answer, source, line, seq, added_at, "
                 "updated_at, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -213,6 +192,32 @@ class StudyStore:
             updated=len(content_updates),
             unchanged=len(cards) - len(inserts) - len(content_updates),
         )
+
+    def _plan_import(
+        self, cards: Sequence[ParsedCard], now: float
+    ) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """Rows to insert, content to update and locations to update; call inside a transaction."""
+        existing = {
+            row[0]: row[1:]
+            for row in self._db.execute("SELECT key, question, answer, source, line FROM cards")
+        }
+        seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM cards").fetchone()[0]
+        inserts: list[tuple] = []
+        content_updates: list[tuple] = []
+        location_updates: list[tuple] = []
+        for card in cards:
+            old = existing.get(card.key)
+            if old is None:
+                seq += 1
+                inserts.append((card.key, card.deck, card.question, card.answer, card.source,
+                                card.line, seq, now, now, now))  # fmt: skip
+            elif (card.question, card.answer) != old[:2]:
+                content_updates.append(
+                    (card.question, card.answer, card.source, card.line, now, card.key)
+                )
+            elif (card.source, card.line) != old[2:]:
+                location_updates.append((card.source, card.line, card.key))
+        return inserts, content_updates, location_updates
 
     # -- reviewing ---------------------------------------------------------------------------
 
@@ -330,7 +335,13 @@ class _Transaction:
         self._db = db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:  # another process held the lock too long
+            raise ProfondError(
+                f"the study database is busy ({error}); another profond study command is "
+                "writing to it: try again when it has finished"
+            ) from None
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")

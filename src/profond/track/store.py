@@ -12,7 +12,7 @@ import os
 import warnings
 from typing import Any
 
-from profond.paths import profond_home
+from profond.paths import profond_home, writable_home
 
 DEFAULT_EXPERIMENT = "profond"
 LOCK_TIMEOUT_S = 120.0  # a migration takes seconds; waiting longer means a stuck process
@@ -26,7 +26,7 @@ def tracking_uri(override: str | None = None) -> str:
         return override
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    return f"sqlite:///{profond_home() / 'mlflow.db'}"
+    return f"sqlite:///{writable_home() / 'mlflow.db'}"  # SQLite writes even to read
 
 
 def artifact_root() -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from profond.errors import ProfondError
+from profond.validation import check_bool, check_choice, check_float, check_int
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine")
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 @dataclass(frozen=True)
@@ -38,31 +42,40 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model
 
     def __post_init__(self) -> None:
-        if self.epochs <= 0:
-            raise ProfondError(f"epochs must be a positive integer, got {self.epochs}")
-        if self.batch_size <= 0:
-            raise ProfondError(f"batch size must be a positive integer, got {self.batch_size}")
-        if not self.lr > 0:
-            raise ProfondError(f"learning rate must be positive, got {self.lr}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ProfondError(
-                f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-            )
-        if self.schedule not in SCHEDULES:
-            raise ProfondError(
-                f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}"
-            )
-        for name in ("weight_decay", "l1", "l2", "momentum"):
-            if getattr(self, name) < 0:
-                raise ProfondError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.clip_grad_norm is not None and self.clip_grad_norm <= 0:
-            raise ProfondError(f"clip_grad_norm must be positive, got {self.clip_grad_norm}")
-        if self.patience is not None and self.patience <= 0:
-            raise ProfondError(f"patience must be a positive number of epochs, got {self.patience}")
-        if self.class_weights not in (None, "balanced"):
-            raise ProfondError(
-                f"class_weights must be 'balanced' or unset, got {self.class_weights!r}"
-            )
+        check_train_config(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_train_config(config: TrainConfig) -> None:
+    """Every field of ``config`` checked for type and range; the first bad one is named.
+
+    Raises:
+        ProfondError: ``<field> must be <what>, got <value>``.
+    """
+    check_int("epochs", config.epochs, minimum=1)
+    check_int("batch size", config.batch_size, minimum=1)
+    check_choice("optimizer", config.optimizer, OPTIMIZERS)
+    check_float("learning rate", config.lr, positive=True)
+    check_float("momentum", config.momentum, minimum=0, below=1)
+    for name in ("weight_decay", "l1", "l2"):
+        check_float(name, getattr(config, name), minimum=0)
+    check_choice("schedule", config.schedule, SCHEDULES)
+    check_int("step_size", config.step_size, minimum=1)
+    check_float("gamma", config.gamma, positive=True)
+    check_int("warmup_epochs", config.warmup_epochs, minimum=0)
+    check_float("clip_grad_norm", config.clip_grad_norm, positive=True, optional=True)
+    check_float("explode_grad_norm", config.explode_grad_norm, positive=True)
+    check_int("patience", config.patience, minimum=1, optional=True,
+              label="a positive number of epochs")  # fmt: skip
+    check_bool("restore_best", config.restore_best)
+    if config.class_weights not in (None, "balanced"):
+        raise ProfondError(
+            f"class_weights must be 'balanced' or unset, got {config.class_weights!r}"
+        )
+    check_int("seed", config.seed, minimum=0, maximum=MAX_SEED)
+    if not isinstance(config.device, str) or not _DEVICE.fullmatch(config.device):
+        raise ProfondError(f"unknown device {config.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    check_int("threads", config.threads, minimum=1, optional=True)
+    check_bool("compile", config.compile)
