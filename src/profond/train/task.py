@@ -30,9 +30,14 @@ class Task:
         monitor_mode: ``"min"`` or ``"max"``.
         manual_optimization: when True the trainer calls :meth:`manual_step` instead of
             doing backward/step itself (GANs: two optimizers).
+        main_metric: the logged metric that says how good a trained model is (a key of the
+            test or final metrics, e.g. ``"test_accuracy"``); runs are compared on it.
+        main_metric_greater_is_better: True when a larger ``main_metric`` is better.
     """
 
     name = "task"
+    main_metric = "test_loss"
+    main_metric_greater_is_better = False
     monitor = "loss"
     monitor_mode = "min"
     manual_optimization = False

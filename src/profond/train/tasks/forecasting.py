@@ -97,6 +97,7 @@ class ForecastingTask(Task):
     """MSE training on scaled values; RMSE/MAE in original units; naive baselines."""
 
     name = "forecasting"
+    main_metric, main_metric_greater_is_better = "test_rmse", False
     monitor = "rmse"
     monitor_mode = "min"
 

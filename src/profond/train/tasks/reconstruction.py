@@ -42,6 +42,7 @@ class ReconstructionTask(Task):
     """Mean squared error between an image and its reconstruction."""
 
     name = "reconstruction"
+    main_metric, main_metric_greater_is_better = "test_mse", False
     monitor = "mse"
     monitor_mode = "min"
 

@@ -40,6 +40,7 @@ class SegmentationTask(Task):
     """Per-pixel cross-entropy; ``miou`` is the mean of the per-class IoU over the split."""
 
     name = "segmentation"
+    main_metric, main_metric_greater_is_better = "test_miou", True
     monitor = "miou"
     monitor_mode = "max"
 

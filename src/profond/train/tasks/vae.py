@@ -58,6 +58,7 @@ class VAETask(Task):
     """Trains a VAE on images; reports the ELBO per sample (higher is better)."""
 
     name = "vae"
+    main_metric, main_metric_greater_is_better = "test_elbo", True
     monitor = "elbo"
     monitor_mode = "max"
 
