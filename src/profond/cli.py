@@ -150,7 +150,7 @@ def _add_train(sub: Any) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from profond.experiment import resume_run, train_run
+    from profond.runs import resume_run, train_run
 
     if args.distributed:
         return _spawn_torchrun(args.distributed)
@@ -179,41 +179,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _run_spec(args: argparse.Namespace) -> Any:
-    from profond.data.registry import get_dataset
-    from profond.experiment import RunSpec, data_options_for, train_config_for
-    from profond.models.registry import get_family
+    from profond.runs import RunSpec
 
-    family = get_family(args.model)
-    data = args.data or family.default_data
-    given = dict(
-        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-        momentum=args.momentum, weight_decay=args.weight_decay, l1=args.l1, l2=args.l2,
-        schedule=args.schedule, step_size=args.step_size, gamma=args.gamma,
-        warmup_epochs=args.warmup_epochs, clip_grad_norm=args.clip_grad_norm, patience=args.patience,
-        class_weights=args.class_weights, seed=args.seed, device=args.device, threads=args.threads,
-        compile=args.compile,
-    )  # fmt: skip
-    train = train_config_for(
-        get_dataset(data), family, {k: v for k, v in given.items() if v is not None}
-    )
-    data_options = data_options_for(
-        family,
-        {
-            k: v
-            for k, v in dict(
-                seed=train.seed, val_fraction=args.val_fraction, normalization=args.normalization,
-                data_dir=args.data_dir, limit=args.limit, download=not args.no_download,
-                window=args.window, horizon=args.horizon, max_len=args.max_len,
-            ).items()
-            if v is not None
-        },
-    )  # fmt: skip
-    return RunSpec(
-        model=args.model, data=data, engine=args.engine, model_options=_model_options(args),
-        data_options=data_options, train=train, tracking_uri=args.tracking_uri,
-        experiment=args.experiment, run_name=args.run_name, register_as=args.register_as,
-        log_mlflow_model=not args.no_mlflow_model,
-    )  # fmt: skip
+    options = {name: getattr(args, name, None) for name in RunSpec.option_names()}
+    options["download"] = False if args.no_download else None
+    options["log_mlflow_model"] = False if args.no_mlflow_model else None
+    options["model_options"] = _model_options(args)
+    return RunSpec.from_options(options)
 
 
 def _model_options(args: argparse.Namespace) -> dict[str, Any]:
