@@ -16,13 +16,13 @@ from profond.runs.spec import RunSpec
 
 if TYPE_CHECKING:
     from profond.runs.pipeline import RunOutcome, resume_run, train_run
-    from profond.runs.resolve import ResolvedRun, resolve
+    from profond.runs.resolved import ResolvedRun, resolve
 
 __all__ = ["ResolvedRun", "RunOutcome", "RunSpec", "resolve", "resume_run", "train_run"]
 
 _LAZY = {
-    "ResolvedRun": "profond.runs.resolve",
-    "resolve": "profond.runs.resolve",
+    "ResolvedRun": "profond.runs.resolved",
+    "resolve": "profond.runs.resolved",
     "RunOutcome": "profond.runs.pipeline",
     "train_run": "profond.runs.pipeline",
     "resume_run": "profond.runs.pipeline",

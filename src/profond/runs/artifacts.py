@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from profond.data.bundle import DataBundle
     from profond.models.saved import ModelCard
-    from profond.runs.resolve import ResolvedRun
+    from profond.runs.resolved import ResolvedRun
     from profond.track.tracker import MLflowTracker
 
 RUN_CONFIG = "run.yaml"  # the resolved options, logged under config/ and kept beside checkpoints

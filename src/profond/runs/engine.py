@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from profond.data.bundle import DataBundle
     from profond.models.registry import ModelFamily
-    from profond.runs.resolve import ResolvedRun
+    from profond.runs.resolved import ResolvedRun
     from profond.track.tracker import MLflowTracker
     from profond.train.callbacks import ProgressReporter
     from profond.train.distributed import DistContext

@@ -20,7 +20,7 @@ from profond.runs.artifacts import (
     write_run_config,
 )
 from profond.runs.engine import Engine, FitContext, Trained
-from profond.runs.resolve import ResolvedRun, resolve
+from profond.runs.resolved import ResolvedRun, resolve
 from profond.runs.spec import RunSpec
 
 ENGINE_CLASSES: dict[str, str] = {

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from profond.data.bundle import DataBundle
     from profond.models.mlp import MLP
     from profond.models.registry import ModelFamily
-    from profond.runs.resolve import ResolvedRun
+    from profond.runs.resolved import ResolvedRun
 
 SCRATCH_OPTIMIZERS = ("sgd", "momentum", "adam")
 

@@ -16,7 +16,7 @@ from profond.train.trainer import Trainer
 if TYPE_CHECKING:
     from profond.data.bundle import DataBundle
     from profond.models.registry import ModelFamily
-    from profond.runs.resolve import ResolvedRun
+    from profond.runs.resolved import ResolvedRun
 
 
 class TorchEngine(Engine):

@@ -125,6 +125,7 @@ class MLflowTracker(Callback):
             run = self.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
             run_id = run.info.run_id
         else:
+            self.run_id = run_id
             self.client.update_run(run_id, status="RUNNING")
             self.set_tags({k: v for k, v in lineage_tags().items() if k.startswith("profond.")})
             history = self.client.get_metric_history(run_id, "train_loss")
