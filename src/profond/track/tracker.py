@@ -181,6 +181,11 @@ class MLflowTracker(Callback):
     def on_fit_start(self, trainer: Trainer, start_epoch: int) -> None:
         if getattr(trainer, "threads", None):
             self.set_tags({"profond.threads": str(trainer.threads)})
+        # epochs a checkpoint holds but the run did not log (killed in between): log them now
+        for epoch in range(self._logged_until + 1, start_epoch):
+            logs = {k: v[epoch] for k, v in trainer.history.items() if len(v) > epoch}
+            self.log_metrics(logs, step=epoch)
+        self._logged_until = max(self._logged_until, start_epoch - 1)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if epoch > self._logged_until:
