@@ -84,10 +84,8 @@ def _interrupt_at_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int, how: str) -
 
     def epoch_end(self, e, logs):
         original(self, e, logs)
-        if e == epoch:
+        if e == epoch:  # the run stops at its next batch or epoch end, not inside a write
             os.kill(os.getpid(), signal.SIGTERM if how == "sigterm" else signal.SIGINT)
-            time.sleep(5)  # the signal's handler raises before this ends
-            raise AssertionError("the signal was not handled")
 
     monkeypatch.setattr(ProgressReporter, "epoch_end", epoch_end)
 

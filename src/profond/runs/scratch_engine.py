@@ -71,9 +71,10 @@ class ScratchEngine(Engine):
             now = time.perf_counter()
             logs = {**{k: float(v) for k, v in logs.items()}, "epoch_time_s": now - last[0]}
             last[0] = now
+            ctx.reporter.epoch_end(epoch - 1, logs)
             if ctx.tracker:
                 ctx.tracker.log_metrics(logs, step=epoch - 1)
-            ctx.reporter.epoch_end(epoch - 1, logs)
+                ctx.tracker.raise_if_stopped()
 
         history = self.net.fit(x_train, y_train, epochs=train.epochs, batch_size=train.batch_size,
                                validation_data=(x_val, y_val) if len(x_val) else None,

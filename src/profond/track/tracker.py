@@ -115,6 +115,7 @@ class MLflowTracker(Callback):
         self.client = client(uri)
         self.uri = uri
         self.resumed = run_id is not None
+        self.stop_requested: str | None = None  # the signal that asked the run to stop
         # What a resumed run logged before it stopped is not logged twice: it resumes to the
         # same numbers (epochs up to this step, then final metrics of the same value).
         self._logged_until = -1
@@ -190,6 +191,7 @@ class MLflowTracker(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if epoch > self._logged_until:
             self.log_metrics(logs, step=epoch)
+        self.raise_if_stopped()
 
     def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:
         final = {**result.test_metrics, **result.final_metrics, "best_epoch": result.best_epoch}
@@ -212,14 +214,14 @@ class MLflowTracker(Callback):
 
         FINISHED when it returns; KILLED on Ctrl-C or SIGTERM, printing how to resume the run
         on standard error; FAILED with a one-line reason on any other exception. The exception
-        is raised again.
+        is raised again. A first Ctrl-C or SIGTERM stops training at the end of the current
+        batch (never inside a write to the store); a second one stops at once.
         """
-        with _sigterm_raises():
+        with self._stop_on_signals():
             try:
                 yield self
             except KeyboardInterrupt as exc:
-                with contextlib.suppress(Exception):  # the store may be what failed
-                    self.finish("KILLED", str(exc) or "interrupted")
+                self._close_quietly("KILLED", str(exc) or "interrupted")
                 hint = (
                     f"profond train --resume {self.run_id}"
                     if resumable
@@ -228,29 +230,52 @@ class MLflowTracker(Callback):
                 print(f"run {self.run_id} interrupted; continue it with: {hint}", file=sys.stderr)
                 raise
             except BaseException as exc:
-                with contextlib.suppress(Exception):
-                    self.finish("FAILED", f"{type(exc).__name__}: {exc}")
+                self._close_quietly("FAILED", f"{type(exc).__name__}: {exc}")
                 raise
         self.finish("FINISHED")
+
+    def raise_if_stopped(self) -> None:
+        """Raise :class:`RunInterrupted` when a signal asked the run to stop."""
+        if self.stop_requested:
+            raise RunInterrupted(f"stopped by {self.stop_requested}")
+
+    def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, num_batches: int) -> None:
+        self.raise_if_stopped()
+
+    def _close_quietly(self, status: str, reason: str) -> None:
+        """Close the run even if the store's connection was left broken by the exception."""
+        try:
+            self.finish(status, reason)
+        except Exception:
+            from profond.track.store import client
+
+            with contextlib.suppress(Exception):
+                self.client = client(self.uri)
+                self.finish(status, reason)
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM ask the run to stop (see :meth:`running`) in the main thread."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            name = signal.Signals(signum).name
+            if self.stop_requested:
+                raise RunInterrupted(f"stopped by {name}")
+            self.stop_requested = name
+            print(f"{name}: stopping after this batch (again to stop now)", file=sys.stderr)
+
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {s: signal.signal(s, handler) for s in signals}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
 
 
 def _one_line(text: str, limit: int = 500) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into :class:`RunInterrupted` in the main thread while the block runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise RunInterrupted(f"stopped by signal {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
