@@ -182,3 +182,15 @@ def test_sigint_to_the_cli_kills_the_run_and_prints_how_to_resume(tmp_path):
     done = subprocess.run([sys.executable, "-m", "profond", "runs", "--json"], env=_env(tmp_path),
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert json.loads(done.stdout)[0]["status"] == "KILLED"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "data"), [("rnn", "sunspots"), ("cnn", "digits")])
+def test_saving_the_mlflow_model_shows_no_torch_export_warning(model, data):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_run(model=model, data=data, epochs=1, limit=200)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "register_buffer" in m or "No complete tensor" in m]

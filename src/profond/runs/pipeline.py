@@ -123,7 +123,7 @@ def _tracked(run: ResolvedRun, engine: Engine, reporter: Any, resume_id: str | N
         )
         ckpt_dir = checkpoints_dir() / tracker.run_id
         config_path = write_run_config(ckpt_dir / RUN_CONFIG, run)
-        if not tracker.resumed:
+        if not tracker.params_logged:  # new, or stopped before it logged them
             tracker.log_params(_params(run, engine))
             tracker.log_artifact(config_path, CONFIG_ARTIFACT)
             _log_dataset(tracker, run, bundle, reporter)

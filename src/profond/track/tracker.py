@@ -33,7 +33,7 @@ class RunInterrupted(KeyboardInterrupt):
     """SIGTERM asked the process to stop; handled like Ctrl-C."""
 
 
-def quiet_mlflow() -> None:
+def silence_mlflow() -> None:
     """MLflow's INFO lines (a new store's migrations), progress bars and the "View run" links
     it writes to standard output are not profond's output: keep them out of the console."""
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
@@ -109,13 +109,14 @@ class MLflowTracker(Callback):
         run_name: str | None = None,
         tags: dict[str, str] | None = None,
     ) -> None:
-        quiet_mlflow()
+        silence_mlflow()
         from profond.track.store import client, ensure_experiment
 
         self.client = client(uri)
         self.uri = uri
         self.resumed = run_id is not None
         self.stop_requested: str | None = None  # the signal that asked the run to stop
+        self.params_logged = False  # a resumed run that logged its params keeps them
         # What a resumed run logged before it stopped is not logged twice: it resumes to the
         # same numbers (epochs up to this step, then final metrics of the same value).
         self._logged_until = -1
@@ -131,7 +132,9 @@ class MLflowTracker(Callback):
             self.set_tags({k: v for k, v in lineage_tags().items() if k.startswith("profond.")})
             history = self.client.get_metric_history(run_id, "train_loss")
             self._logged_until = max((m.step for m in history), default=-1)
-            self._logged_final = dict(self.client.get_run(run_id).data.metrics)
+            logged = self.client.get_run(run_id).data
+            self._logged_final = dict(logged.metrics)
+            self.params_logged = bool(logged.params)
         self.run_id = run_id
 
     # ------------------------------------------------------------ logging
