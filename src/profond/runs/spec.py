@@ -137,7 +137,7 @@ def _checked(name: str, value: Any) -> Any:
     if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
         if name == "betas":
             return _betas(value)
-        if name == "model_options":
+        if isinstance(value, dict):  # model_options
             return {str(k): v for k, v in value.items()}
         return value
     expected = " or ".join("a list" if t in (list, tuple) else t.__name__ for t in types)

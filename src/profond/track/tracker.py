@@ -170,13 +170,13 @@ class MLflowTracker(Callback):
             name: the dataset's name.
             splits: context (``"training"``, ``"testing"``) → (features, targets) arrays.
         """
-        import mlflow.data
+        from mlflow.data.numpy_dataset import from_numpy
         from mlflow.entities import DatasetInput, InputTag
         from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
         inputs = []
         for context, (features, targets) in splits.items():
-            dataset = mlflow.data.from_numpy(features, targets=targets, name=name)
+            dataset = from_numpy(features, targets=targets, name=name)
             tags = [InputTag(MLFLOW_DATASET_CONTEXT, context)]
             inputs.append(DatasetInput(dataset._to_mlflow_entity(), tags))
         self.client.log_inputs(self.run_id, datasets=inputs)
