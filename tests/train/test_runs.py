@@ -194,3 +194,22 @@ def test_saving_the_mlflow_model_shows_no_torch_export_warning(model, data):
         train_run(model=model, data=data, epochs=1, limit=200)
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "register_buffer" in m or "No complete tensor" in m]
+
+
+def test_a_run_saved_by_an_earlier_version_resumes_from_its_run_json():
+    from profond.paths import checkpoints_dir
+    from profond.runs import RunSpec, resolve
+    from profond.runs.pipeline import _saved_options
+
+    run = resolve(RunSpec(**QUICK))
+    nested = {"model": "mlp", "data": "digits", "engine": "torch", "model_options": {},
+              "data_options": {**run.to_options(), "seed": 3}, "train": run.train.to_dict(),
+              "tracking_uri": None, "experiment": "profond", "run_name": None,
+              "register_as": None, "log_mlflow_model": False}  # fmt: skip
+    nested["data_options"] = {k: nested["data_options"][k] for k in (
+        "seed", "val_fraction", "normalization", "data_dir", "limit", "download", "window",
+        "horizon", "max_len")}  # fmt: skip
+    folder = checkpoints_dir() / "0123abcd"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps(nested))
+    assert resolve(RunSpec.from_options(_saved_options("0123abcd", None))) == run

@@ -211,6 +211,9 @@ def _saved_options(run_id: str, tracking_uri: str | None) -> dict[str, Any]:
     local = checkpoints_dir() / run_id / RUN_CONFIG
     if local.is_file():
         return read_run_config(local)
+    legacy = checkpoints_dir() / run_id / "run.json"
+    if legacy.is_file():  # written by earlier versions: nested train/data_options sections
+        return _flat_legacy_options(legacy)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = client(tracking_uri).download_artifacts(
@@ -221,3 +224,18 @@ def _saved_options(run_id: str, tracking_uri: str | None) -> dict[str, Any]:
                 f"run {run_id} saved no configuration (it stopped while starting); start a new run"
             ) from None
         return read_run_config(Path(path))
+
+
+def _flat_legacy_options(path: Path) -> dict[str, Any]:
+    """The flat options of an earlier version's ``run.json`` (``train`` and ``data_options``
+    sections beside the run's own keys)."""
+    import json
+
+    try:
+        nested = json.loads(path.read_text(encoding="utf-8"))
+        flat = {k: v for k, v in nested.items() if k not in ("train", "data_options")}
+        flat.update(nested["train"])
+        flat.update({k: v for k, v in nested["data_options"].items() if k != "seed"})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise ProfondError(f"{path} is not a run configuration; start a new run") from None
+    return flat
