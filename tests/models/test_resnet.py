@@ -1,11 +1,10 @@
-"""The ResNet family: shapes, residual identity at start, augmentation flag, learning."""
+"""The ResNet family: shapes, residual identity at start, learning (with augmentation)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from profond.data.augment import maybe_augment
 from profond.models.resnet import ResidualBlock, ResNet, ResNetConfig
 
 
@@ -52,21 +51,19 @@ def test_wrong_input_and_bad_config() -> None:
         ResNetConfig(blocks_per_stage=0)
 
 
-def test_maybe_augment_follows_the_config_and_mode() -> None:
-    x = torch.rand(16, 1, 28, 28)
-    with_aug = ResNet(ResNetConfig(channels=(4,), augment=True))
-    without = ResNet(ResNetConfig(channels=(4,), augment=False))
-    assert not torch.equal(maybe_augment(with_aug.train(), x), x)
-    assert torch.equal(maybe_augment(without.train(), x), x)
-    assert torch.equal(maybe_augment(with_aug.eval(), x), x)
+def test_augmentation_is_a_training_default_of_the_family_not_a_model_field() -> None:
+    from dataclasses import fields
+
+    from profond.models import get_family
+
+    assert get_family("resnet").train_defaults["augment"] == "shift_flip"
+    assert "augment" not in {f.name for f in fields(ResNetConfig)}
 
 
 def test_learns_bars_on_a_fixed_subset() -> None:
     torch.manual_seed(0)
     x, y = two_class_images(96)
-    model = ResNet(
-        ResNetConfig(image_size=(12, 12), num_classes=2, channels=(8, 16), augment=False)
-    )
+    model = ResNet(ResNetConfig(image_size=(12, 12), num_classes=2, channels=(8, 16)))
     opt = torch.optim.Adam(model.parameters(), 1e-2)
     first = torch.nn.functional.cross_entropy(model(x), y).item()
     for _ in range(30):
@@ -94,11 +91,10 @@ def test_trains_with_augmentation_through_the_trainer(tmp_path, monkeypatch) -> 
         x_test=x[144:], y_test=y[144:], input_shape=(1, 12, 12), classes=["v", "h"],
     )  # fmt: skip
     family = get_family("resnet")
-    config = make_config(
-        family, family.data_fields(bundle), {"channels": "8,16", "augment": "true"}
-    )
+    config = make_config(family, family.data_fields(bundle), {"channels": "8,16"})
     torch.manual_seed(0)
-    result = Trainer(TrainConfig(epochs=5, batch_size=16, lr=1e-2)).fit(
+    train = TrainConfig(epochs=5, batch_size=16, lr=1e-2, augment="shift_flip")
+    result = Trainer(train).fit(
         family.module_class(config), task_class(family.task)(bundle), bundle
     )
     assert result.history["train_loss"][-1] < result.history["train_loss"][0] / 2

@@ -59,8 +59,11 @@ def test_registered_under_its_name():
 
 
 def test_default_optimizers_are_dcgan_adam(fashion):
+    from profond.models.registry import get_family
+
     task = GANTask(fashion, QUICK)
-    opt_g, opt_d = task.configure_optimizers(small_gan(), TrainConfig())
+    defaults = TrainConfig(**get_family("gan").train_defaults)
+    opt_g, opt_d = task.configure_optimizers(small_gan(), defaults)
     for opt in (opt_g, opt_d):
         assert isinstance(opt, torch.optim.Adam)
         assert opt.param_groups[0]["lr"] == 2e-4
@@ -76,7 +79,10 @@ def test_user_lr_and_optimizer_are_honoured(fashion):
     task = GANTask(fashion, QUICK)
     opt_g, _ = task.configure_optimizers(small_gan(), TrainConfig(lr=5e-4))
     assert opt_g.param_groups[0]["lr"] == 5e-4
-    opt_g, _ = task.configure_optimizers(small_gan(), TrainConfig(optimizer="sgd"))
+    # an lr equal to TrainConfig's default is still the user's choice
+    opt_g, _ = task.configure_optimizers(small_gan(), TrainConfig(lr=1e-3))
+    assert opt_g.param_groups[0]["lr"] == 1e-3
+    opt_g, _ = task.configure_optimizers(small_gan(), TrainConfig(optimizer="sgd", lr=2e-4))
     assert isinstance(opt_g, torch.optim.SGD)
     assert opt_g.param_groups[0]["lr"] == 2e-4
 

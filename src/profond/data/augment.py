@@ -4,14 +4,19 @@ Each sample of a batch gets its own random shift and flip, drawn from ``generato
 torch's global generator, which the trainer seeds), so a seeded run augments identically. The
 shift is a random crop of the image padded with zeros: the object moves by up to ``max_shift``
 pixels, which teaches the translation invariance that convolution only approximates.
+
+Augmentation is a training option: ``TrainConfig.augment`` names one of :data:`AUGMENTATIONS`
+and the trainer applies it to every training batch of images, whatever the model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-from profond.models.wrappers import unwrap
+from profond.errors import ProfondError
 
 
 def augment_batch(
@@ -56,15 +61,19 @@ def augment_batch(
     return cropped.permute(0, 3, 1, 2).contiguous()  # (B, C, H, W)
 
 
-def maybe_augment(
-    model: nn.Module, x: torch.Tensor, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Augment ``x`` when the model trains and its config asks for it (``config.augment``).
+# name → a batch transform ``(x, generator) -> x`` of image batches ``(B, C, H, W)``.
+AUGMENTATIONS: dict[str, Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]] = {
+    "shift_flip": lambda x, generator: augment_batch(x, generator),
+    "shift": lambda x, generator: augment_batch(x, generator, flip=False),
+}
 
-    A training step calls this on every image batch; models without an ``augment`` option, and
-    any model in eval mode, get ``x`` back unchanged.
-    """
-    config = getattr(unwrap(model), "config", None)  # through DDP and torch.compile wrappers
-    if model.training and getattr(config, "augment", False) and x.dim() == 4:
-        return augment_batch(x, generator)
-    return x
+
+def get_augmentation(
+    name: str,
+) -> Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]:
+    """The augmentation called ``name`` (a training option, ``TrainConfig.augment``)."""
+    if name not in AUGMENTATIONS:
+        raise ProfondError(
+            f"unknown augmentation {name!r}; choose one of: {', '.join(AUGMENTATIONS)}"
+        )
+    return AUGMENTATIONS[name]

@@ -178,4 +178,7 @@ FAMILY = ModelFamily(
     data_fields=lambda bundle: image_fields(bundle, "gan"),
     default_data="fashion-mnist",
     data_tasks=("classification",),
+    # DCGAN §4 (Radford et al., 2016): Adam with lr 2e-4 and beta1 = 0.5, as 0.9 made training
+    # oscillate. A user's --lr or --optimizer replaces these.
+    train_defaults={"optimizer": "adam", "lr": 2e-4, "betas": (0.5, 0.999)},
 )

@@ -7,6 +7,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import torch
+
     from profond.train.trainer import FitResult, Trainer
 
 
@@ -15,7 +17,12 @@ HIDDEN_IN_PROGRESS = ("epoch_time_s", "lr", "precision_macro", "recall_macro", "
 
 
 class Callback:
-    """Observes a run; every hook is optional. Only rank 0 calls them in distributed runs."""
+    """Observes or steers a run; every hook is optional.
+
+    Only rank 0 calls the callbacks given to a :class:`Trainer` in distributed runs; the
+    trainer's own ones (early stopping, checkpoints) run on every rank. A callback that keeps a
+    state across epochs returns it from :meth:`state_dict`: checkpoints save and restore it.
+    """
 
     def on_fit_start(self, trainer: Trainer, start_epoch: int) -> None: ...
 
@@ -23,7 +30,78 @@ class Callback:
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
 
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last epoch, before the test split is evaluated."""
+
     def on_fit_end(self, trainer: Trainer, result: FitResult) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Follows the best epoch of the task's monitored validation metric.
+
+    With ``patience``, asks the trainer to stop after that many epochs without improvement
+    and, with ``restore_best``, puts the best epoch's weights back before the test.
+
+    Args:
+        patience: epochs without improvement before stopping (None: never stop early).
+        restore_best: restore the best epoch's weights when training ends.
+    """
+
+    def __init__(self, patience: int | None = None, restore_best: bool = True) -> None:
+        self.patience = patience
+        self.restore_best = restore_best
+        self.best_value: float | None = None
+        self.best_epoch = -1
+        self.bad_epochs = 0
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.stopped = False
+
+    def on_fit_start(self, trainer: Trainer, start_epoch: int) -> None:
+        # a run resumed from the checkpoint of the epoch that stopped it stays stopped
+        if self.patience is not None and self.bad_epochs >= self.patience:
+            self.stopped = trainer.should_stop = True
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        task = trainer.task
+        assert task is not None and trainer.model is not None
+        value = logs.get(f"val_{task.monitor}", logs["train_loss"])
+        better = self.best_value is None or (
+            value < self.best_value if task.monitor_mode == "min" else value > self.best_value
+        )
+        if better:
+            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+            if self.patience is not None:
+                state = trainer.model.state_dict()
+                self.best_weights = {k: v.detach().clone() for k, v in state.items()}
+        else:
+            self.bad_epochs += 1
+        if self.patience is not None and self.bad_epochs >= self.patience:
+            self.stopped = trainer.should_stop = True
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.patience is not None and self.restore_best and self.best_weights is not None:
+            assert trainer.model is not None
+            trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best_value": self.best_value,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "best_weights": self.best_weights,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best_value = state["best_value"]
+        self.best_epoch = state["best_epoch"]
+        self.bad_epochs = state["bad_epochs"]
+        best = state["best_weights"]
+        self.best_weights = {k: v.clone() for k, v in best.items()} if best is not None else None
 
 
 class ProgressReporter(Callback):
@@ -39,14 +117,32 @@ class ProgressReporter(Callback):
         self._epoch_start = 0.0
         self._fit_start = 0.0
         self._start_epoch = 0
+        self._epochs = 0
 
     def on_fit_start(self, trainer: Trainer, start_epoch: int) -> None:
-        self._fit_start = time.perf_counter()
-        self._start_epoch = start_epoch
-        if start_epoch:
-            self.print_line(f"resuming at epoch {start_epoch + 1}/{trainer.config.epochs}")
+        self.start(trainer.config.epochs, start_epoch, getattr(trainer, "threads", None))
 
     def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, num_batches: int) -> None:
+        self.batch_end(epoch, batch, num_batches)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch_end(epoch, logs)
+
+    def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:
+        self.fit_end(result)
+
+    # The same lines for any training loop (the scratch engine's included).
+    def start(self, epochs: int, start_epoch: int = 0, threads: int | None = None) -> None:
+        """Training of ``epochs`` epochs starts at ``start_epoch`` (0-based) on ``threads``."""
+        self._epochs = epochs
+        self._fit_start = time.perf_counter()
+        self._start_epoch = start_epoch
+        if threads:
+            self.print_line(f"training on {threads} CPU thread{'s' if threads > 1 else ''}")
+        if start_epoch:
+            self.print_line(f"resuming at epoch {start_epoch + 1}/{epochs}")
+
+    def batch_end(self, epoch: int, batch: int, num_batches: int) -> None:
         if batch == 0:
             self._epoch_start = time.perf_counter()
         if not self.batch_bar or (batch % 10 and batch != num_batches - 1):
@@ -56,24 +152,24 @@ class ProgressReporter(Callback):
         eta = elapsed / done - elapsed
         bar = "#" * int(30 * done)
         self.stream.write(
-            f"\repoch {epoch + 1}/{trainer.config.epochs} [{bar:<30}] {batch + 1}/{num_batches} eta {eta:4.0f}s"
+            f"\repoch {epoch + 1}/{self._epochs} [{bar:<30}] {batch + 1}/{num_batches} eta {eta:4.0f}s"
         )
         self.stream.flush()
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         epochs_done = epoch + 1 - self._start_epoch
-        per_epoch = (time.perf_counter() - self._fit_start) / epochs_done
-        eta = per_epoch * (trainer.config.epochs - epoch - 1)
+        per_epoch = (time.perf_counter() - self._fit_start) / max(epochs_done, 1)
+        eta = per_epoch * (self._epochs - epoch - 1)
         shown = "  ".join(
             f"{k} {v:.4f}" for k, v in logs.items() if not k.endswith(HIDDEN_IN_PROGRESS)
         )
         if self.batch_bar:
             self.stream.write("\r" + " " * 100 + "\r")
         self.print_line(
-            f"epoch {epoch + 1}/{trainer.config.epochs}  {shown}  ({logs.get('epoch_time_s', 0):.2f}s, eta {eta:.0f}s)"
+            f"epoch {epoch + 1}/{self._epochs}  {shown}  ({logs.get('epoch_time_s', 0):.2f}s, eta {eta:.0f}s)"
         )
 
-    def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:
+    def fit_end(self, result: FitResult) -> None:
         if result.stopped_early:
             self.print_line(f"early stopping: best epoch {result.best_epoch + 1}, weights restored")
         shown = "  ".join(

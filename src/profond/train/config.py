@@ -38,8 +38,10 @@ class TrainConfig:
     class_weights: str | None = None  # None | "balanced" (inverse class frequency)
     seed: int = 0  # seeds weights, shuffling and dropout
     device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps
-    threads: int | None = None  # CPU threads for torch (None: torch's default)
+    threads: int | None = None  # CPU threads for torch (None: chosen for the model's size)
     compile: bool = False  # torch.compile the model
+    betas: tuple[float, float] | None = None  # Adam/AdamW betas (None: torch's (0.9, 0.999))
+    augment: str | None = None  # image-batch augmentation (profond.data.augment), e.g. shift_flip
 
     def __post_init__(self) -> None:
         check_train_config(self)

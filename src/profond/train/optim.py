@@ -1,36 +1,52 @@
-"""Optimizers (course §44.2.3) and learning-rate schedules as pure functions of the epoch."""
+"""Optimizers (course §44.2.3), resolved by name in one table, and learning-rate schedules as
+pure functions of the epoch."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
+from profond.errors import ProfondError
 from profond.train.config import TrainConfig
+
+Params = list[torch.nn.Parameter]
+
+
+def _adam_kwargs(config: TrainConfig) -> dict[str, object]:
+    kwargs: dict[str, object] = {"lr": config.lr, "weight_decay": config.weight_decay}
+    if config.betas is not None:
+        kwargs["betas"] = tuple(config.betas)
+    return kwargs
+
+
+# name → how to build it from a TrainConfig. ``weight_decay`` is coupled (L2 in the gradient)
+# except for AdamW, where it is decoupled (Loshchilov & Hutter, 2019).
+OPTIMIZER_TABLE: dict[str, Callable[[Params, TrainConfig], torch.optim.Optimizer]] = {
+    "sgd": lambda p, c: torch.optim.SGD(p, lr=c.lr, weight_decay=c.weight_decay),
+    "momentum": lambda p, c: torch.optim.SGD(
+        p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay
+    ),
+    "nesterov": lambda p, c: torch.optim.SGD(
+        p, lr=c.lr, momentum=c.momentum, nesterov=True, weight_decay=c.weight_decay
+    ),
+    "adam": lambda p, c: torch.optim.Adam(p, **_adam_kwargs(c)),  # type: ignore[arg-type]
+    "adamw": lambda p, c: torch.optim.AdamW(p, **_adam_kwargs(c)),  # type: ignore[arg-type]
+    "rmsprop": lambda p, c: torch.optim.RMSprop(p, lr=c.lr, weight_decay=c.weight_decay),
+}
 
 
 def build_optimizer(
     params: Iterable[torch.nn.Parameter], config: TrainConfig
 ) -> torch.optim.Optimizer:
-    """The optimizer named by ``config.optimizer``."""
-    params = list(params)
-    wd = config.weight_decay
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, weight_decay=wd)
-    if config.optimizer in ("momentum", "nesterov"):
-        return torch.optim.SGD(
-            params,
-            lr=config.lr,
-            momentum=config.momentum,
-            nesterov=config.optimizer == "nesterov",
-            weight_decay=wd,
+    """The optimizer named by ``config.optimizer``; an unknown name is a :class:`ProfondError`."""
+    builder = OPTIMIZER_TABLE.get(config.optimizer)
+    if builder is None:
+        raise ProfondError(
+            f"unknown optimizer {config.optimizer!r}; choose one of: {', '.join(OPTIMIZER_TABLE)}"
         )
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=wd)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=wd)
-    return torch.optim.RMSprop(params, lr=config.lr, momentum=0.0, weight_decay=wd)
+    return builder(list(params), config)
 
 
 def lr_factor(config: TrainConfig, epoch: float) -> float:

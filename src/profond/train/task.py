@@ -38,9 +38,14 @@ class Task:
         supports_onnx: the model can be exported to ONNX and served by onnxruntime.
         supports_gradcam: predictions can be explained (Grad-CAM or saliency).
         supports_generate: ``profond generate`` draws samples from the model.
+        main_metric: the logged metric that says how good a trained model is (a key of the
+            test or final metrics, e.g. ``"test_accuracy"``); runs are compared on it.
+        main_metric_greater_is_better: True when a larger ``main_metric`` is better.
     """
 
     name = "task"
+    main_metric = "test_loss"
+    main_metric_greater_is_better = False
     monitor = "loss"
     monitor_mode = "min"
     manual_optimization = False

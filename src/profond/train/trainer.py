@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
+from profond.data.augment import get_augmentation
 from profond.data.bundle import DataBundle
 from profond.errors import ProfondError
-from profond.train.callbacks import Callback
-from profond.train.checkpoint import load_checkpoint, save_checkpoint
+from profond.train.callbacks import Callback, EarlyStopping
+from profond.train.checkpoint import Checkpoint
 from profond.train.config import TrainConfig
-from profond.train.device import pick_device
+from profond.train.device import auto_threads, pick_device
 from profond.train.distributed import DistContext, local_device
 from profond.train.optim import lr_factor
 from profond.train.task import Task
@@ -40,20 +39,11 @@ class FitResult:
     figures: list[Path] = field(default_factory=list)
 
 
-@dataclass
-class _State:
-    """What a checkpoint restores."""
-
-    epoch: int = 0  # the next epoch to run
-    history: dict[str, list[float]] = field(default_factory=dict)
-    best_value: float | None = None
-    best_epoch: int = -1
-    bad_epochs: int = 0
-    best_weights: dict[str, torch.Tensor] | None = None
-
-
 class Trainer:
     """Trains a model on a task's data, as a :class:`TrainConfig` says.
+
+    Early stopping (``config.patience``) and checkpoints (``checkpoint_path``) are callbacks
+    the trainer adds itself; they run on every rank (checkpoints are written by rank 0 only).
 
     Args:
         config: the run's configuration.
@@ -77,8 +67,27 @@ class Trainer:
         self.checkpoint_path = checkpoint_path
         self.figures_dir = figures_dir
         self.device = local_device(pick_device(config.device))
+        self.early_stopping = EarlyStopping(config.patience, config.restore_best)
+        self.checkpoint = Checkpoint(checkpoint_path) if checkpoint_path is not None else None
         self.model: nn.Module | None = None
+        self.task: Task | None = None
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self.epoch = 0  # the next epoch to run
+        self.history: dict[str, list[float]] = {}
+        self.should_stop = False  # a callback sets it to end training after this epoch
+        self.threads: int | None = None  # CPU threads used (None on a GPU)
+        self._augment = get_augmentation(config.augment) if config.augment else None
         self._typical_loss = math.inf  # running average of the batch loss
+
+    @property
+    def own_callbacks(self) -> list[Callback]:
+        """Early stopping then the checkpoint: they steer the run, on every rank."""
+        return [self.early_stopping] + ([self.checkpoint] if self.checkpoint else [])
+
+    @property
+    def stateful_callbacks(self) -> list[Callback]:
+        """Callbacks whose state a checkpoint saves (they return a non-empty ``state_dict``)."""
+        return [cb for cb in self.own_callbacks + self.callbacks if cb.state_dict()]
 
     # ---------------------------------------------------------------- fit
     def fit(
@@ -89,70 +98,97 @@ class Trainer:
         With ``resume=True`` the run continues from ``checkpoint_path``; with the same seed it
         ends with the same weights as a run that was never interrupted.
         """
+        previous_threads = torch.get_num_threads()
+        if self.device.type == "cpu":
+            self.threads = self.config.threads or auto_threads(
+                model, data.x_train[:1], self.config.batch_size
+            )
+            torch.set_num_threads(self.threads)
+        try:
+            return self._fit(model, task, data, resume)
+        finally:
+            torch.set_num_threads(previous_threads)
+
+    def _fit(self, model: nn.Module, task: Task, data: DataBundle, resume: bool) -> FitResult:
         config = self.config
-        if config.threads:
-            torch.set_num_threads(config.threads)
         model.to(self.device)
-        self.model = model
+        self.model, self.task = model, task
         task.setup(config, self.device)
-        optimizers = task.configure_optimizers(model, config)
+        self.optimizers = optimizers = task.configure_optimizers(model, config)
         base_lrs = [[g["lr"] for g in opt.param_groups] for opt in optimizers]
         train_model = self._wrap(model)
 
-        state = _State()
         if resume:
-            state = self._restore(model, optimizers)
+            if self.checkpoint is None:
+                raise ProfondError("cannot resume: this run has no checkpoint path")
+            self.checkpoint.restore(self)
         else:
             torch.manual_seed(config.seed)
-        for cb in self.callbacks:
-            cb.on_fit_start(self, state.epoch)
+        for cb in self.own_callbacks + self.callbacks:
+            cb.on_fit_start(self, self.epoch)
 
         x_train, y_train = self._on_device(data.x_train), self._on_device(data.y_train)
-        stopped = False
-        for epoch in range(state.epoch, config.epochs):
-            start = time.perf_counter()
-            model.train()
-            train_loss = self.fit_epoch(
-                train_model, task, optimizers, base_lrs, x_train, y_train, epoch
-            )
-            model.eval()
-            val = (
-                task.evaluate(model, data.x_val, data.y_val, config.batch_size)
-                if len(data.x_val)
-                else {}
-            )
-            logs = {"train_loss": train_loss, **{f"val_{k}": v for k, v in val.items()}}
-            logs["lr"] = optimizers[0].param_groups[0]["lr"]
-            logs["epoch_time_s"] = time.perf_counter() - start
+        while self.epoch < config.epochs and not self.should_stop:
+            epoch = self.epoch
+            logs = self._run_epoch(train_model, task, base_lrs, data, x_train, y_train, epoch)
             for key, value in logs.items():
-                state.history.setdefault(key, []).append(value)
-            stopped = self._track_best(model, task, state, epoch, logs)
-            state.epoch = epoch + 1
-            if self.checkpoint_path is not None and self.dist.is_main:
-                self._save(model, optimizers, state)
+                self.history.setdefault(key, []).append(value)
+            self.epoch = epoch + 1
+            for cb in self.own_callbacks:
+                cb.on_epoch_end(self, epoch, logs)
             if self.figures_dir is not None and self.dist.is_main:
                 rng = torch.get_rng_state()  # figures must not change the training's random stream
                 task.epoch_figures(model, data, self.figures_dir, epoch)
                 torch.set_rng_state(rng)
             for cb in self.callbacks:
                 cb.on_epoch_end(self, epoch, logs)
-            if stopped:
-                break
 
-        if config.patience is not None and config.restore_best and state.best_weights is not None:
-            model.load_state_dict(state.best_weights)
+        for cb in self.own_callbacks + self.callbacks:
+            cb.on_train_end(self)
+        return self._finish(model, task, data)
+
+    def _run_epoch(
+        self,
+        train_model: nn.Module,
+        task: Task,
+        base_lrs: list[list[float]],
+        data: DataBundle,
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        epoch: int,
+    ) -> dict[str, float]:
+        """Train one epoch, then evaluate on the validation split; the epoch's logs."""
+        assert self.model is not None
+        start = time.perf_counter()
+        self.model.train()
+        train_loss = self.fit_epoch(
+            train_model, task, self.optimizers, base_lrs, x_train, y_train, epoch
+        )
+        self.model.eval()
+        val = (
+            task.evaluate(self.model, data.x_val, data.y_val, self.config.batch_size)
+            if len(data.x_val)
+            else {}
+        )
+        logs = {"train_loss": train_loss, **{f"val_{k}": v for k, v in val.items()}}
+        logs["lr"] = self.optimizers[0].param_groups[0]["lr"]
+        logs["epoch_time_s"] = time.perf_counter() - start
+        return logs
+
+    def _finish(self, model: nn.Module, task: Task, data: DataBundle) -> FitResult:
+        """Evaluate on the test split, draw the figures and tell the callbacks."""
         model.eval()
         result = FitResult(
-            history=state.history,
-            best_epoch=state.best_epoch,
-            epochs_run=state.epoch,
-            stopped_early=stopped,
+            history=self.history,
+            best_epoch=self.early_stopping.best_epoch,
+            epochs_run=self.epoch,
+            stopped_early=self.early_stopping.stopped,
         )
-        test = task.evaluate(model, data.x_test, data.y_test, config.batch_size)
+        test = task.evaluate(model, data.x_test, data.y_test, self.config.batch_size)
         result.test_metrics = {f"test_{k}": v for k, v in test.items()}
         result.final_metrics = task.final_metrics(model, data)
         if self.figures_dir is not None and self.dist.is_main:
-            result.figures = task.figures(model, data, self.figures_dir, state.history)
+            result.figures = task.figures(model, data, self.figures_dir, self.history)
         for cb in self.callbacks:
             cb.on_fit_end(self, result)
         return result
@@ -182,6 +218,8 @@ class Trainer:
                         group["lr"] = lr * factor
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
             xb, yb = self._to_device(x[index]), self._to_device(y[index])
+            if self._augment is not None and xb.dim() == 4:
+                xb = self._augment(xb, None)  # torch's seeded generator: runs repeat exactly
             loss = self.train_step(model, task, optimizers, xb, yb, epoch, batch)
             total += loss * len(index)
             count += len(index)
@@ -288,60 +326,3 @@ class Trainer:
         if self.config.compile:
             wrapped = torch.compile(wrapped)  # type: ignore[assignment]
         return wrapped
-
-    def _track_best(
-        self, model: nn.Module, task: Task, state: _State, epoch: int, logs: dict[str, float]
-    ) -> bool:
-        """Update the best epoch; return True when early stopping says stop."""
-        key = f"val_{task.monitor}"
-        value = logs.get(key, logs["train_loss"])
-        better = state.best_value is None or (
-            value < state.best_value if task.monitor_mode == "min" else value > state.best_value
-        )
-        if better:
-            state.best_value, state.best_epoch, state.bad_epochs = value, epoch, 0
-            if self.config.patience is not None:
-                state.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            state.bad_epochs += 1
-        return self.config.patience is not None and state.bad_epochs >= self.config.patience
-
-    def _save(
-        self, model: nn.Module, optimizers: list[torch.optim.Optimizer], state: _State
-    ) -> None:
-        assert self.checkpoint_path is not None
-        payload: dict[str, Any] = {
-            "config": self.config.to_dict(),
-            "model": model.state_dict(),
-            "optimizers": [opt.state_dict() for opt in optimizers],
-            "rng_cpu": torch.get_rng_state(),
-            "epoch": state.epoch,
-            "history": state.history,
-            "best_value": state.best_value,
-            "best_epoch": state.best_epoch,
-            "bad_epochs": state.bad_epochs,
-            "best_weights": state.best_weights,
-        }
-        if torch.cuda.is_available():
-            payload["rng_cuda"] = torch.cuda.get_rng_state_all()
-        save_checkpoint(self.checkpoint_path, payload)
-
-    def _restore(self, model: nn.Module, optimizers: list[torch.optim.Optimizer]) -> _State:
-        if self.checkpoint_path is None:
-            raise ProfondError("cannot resume: this run has no checkpoint path")
-        ckpt = load_checkpoint(self.checkpoint_path)
-        model.load_state_dict(ckpt["model"])
-        for opt, opt_state in zip(optimizers, ckpt["optimizers"], strict=True):
-            opt.load_state_dict(opt_state)
-        torch.set_rng_state(ckpt["rng_cpu"])
-        if "rng_cuda" in ckpt and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(ckpt["rng_cuda"])
-        best = ckpt["best_weights"]
-        return _State(
-            epoch=ckpt["epoch"],
-            history={k: list(v) for k, v in ckpt["history"].items()},
-            best_value=ckpt["best_value"],
-            best_epoch=ckpt["best_epoch"],
-            bad_epochs=ckpt["bad_epochs"],
-            best_weights=copy.deepcopy(best) if best is not None else None,
-        )

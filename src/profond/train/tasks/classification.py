@@ -25,6 +25,7 @@ class ClassificationTask(Task):
     output_kind = "classes"
     supports_drift = True
     supports_gradcam = True
+    main_metric, main_metric_greater_is_better = "test_accuracy", True
     monitor = "loss"
     monitor_mode = "min"
 
@@ -47,9 +48,7 @@ class ClassificationTask(Task):
             self.class_weights = weights.float().to(device)
 
     def training_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        from profond.data.augment import maybe_augment
-
-        return F.cross_entropy(model(maybe_augment(model, x)), y, weight=self.class_weights)
+        return F.cross_entropy(model(x), y, weight=self.class_weights)
 
     @torch.no_grad()
     def predict_proba(self, model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:

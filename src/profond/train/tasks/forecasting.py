@@ -98,6 +98,7 @@ class ForecastingTask(Task):
 
     name = "forecasting"
     output_kind = "forecast"
+    main_metric, main_metric_greater_is_better = "test_rmse", False
     monitor = "rmse"
     monitor_mode = "min"
 

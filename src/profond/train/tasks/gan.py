@@ -13,7 +13,6 @@ images with :mod:`profond.train.gan_quality` (``fid``, the monitored metric).
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,8 +32,6 @@ if TYPE_CHECKING:
     from profond.models.saved import ModelCard
     from profond.train.config import TrainConfig
 
-DEFAULT_LR = 2e-4  # DCGAN §4: Adam with lr 2e-4 ...
-DEFAULT_BETAS = (0.5, 0.999)  # ... and beta1 = 0.5, as 0.9 made training oscillate
 EVAL_SEED = 0  # evaluations and figures use the same noise every epoch: progress is comparable
 
 
@@ -50,6 +47,7 @@ class GANTask(Task):
     output_kind = "none"
     supports_onnx = False
     supports_generate = True
+    main_metric, main_metric_greater_is_better = "gan_fid", False
     monitor = "fid"
     monitor_mode = "min"
     manual_optimization = True
@@ -71,27 +69,13 @@ class GANTask(Task):
     def configure_optimizers(
         self, model: nn.Module, config: TrainConfig
     ) -> list[torch.optim.Optimizer]:
-        """``[opt_g, opt_d]``: DCGAN's Adam(2e-4, betas (0.5, 0.999)) unless the user chose.
+        """``[opt_g, opt_d]``, both as ``config`` says (the GAN family's ``train_defaults`` give
+        DCGAN's Adam with lr 2e-4 and betas (0.5, 0.999); a user's values replace them)."""
+        from profond.train.optim import build_optimizer
 
-        An ``lr`` other than :class:`TrainConfig`'s default replaces 2e-4; an optimizer other
-        than Adam is built as ``config`` says, with that learning rate.
-        """
         gan = _unwrap(model)
-        lr = _user_value(config, "lr") or DEFAULT_LR
-        if _user_value(config, "optimizer") not in (None, "adam"):
-            from profond.train.optim import build_optimizer
-
-            config = dataclasses.replace(config, lr=lr)
-            return [
-                build_optimizer(net.parameters(), config)
-                for net in (gan.generator, gan.discriminator)
-            ]
-        weight_decay = getattr(config, "weight_decay", 0.0) or 0.0
         return [
-            torch.optim.Adam(
-                net.parameters(), lr=lr, betas=DEFAULT_BETAS, weight_decay=weight_decay
-            )
-            for net in (gan.generator, gan.discriminator)
+            build_optimizer(net.parameters(), config) for net in (gan.generator, gan.discriminator)
         ]
 
     def manual_step(
@@ -235,12 +219,3 @@ def _g_loss(gan: GAN, fake: torch.Tensor) -> torch.Tensor:
 def _unwrap(model: nn.Module) -> GAN:
     """The GAN inside a DistributedDataParallel or torch.compile wrapper."""
     return cast("GAN", unwrap(model))
-
-
-def _user_value(config: Any, name: str) -> Any:
-    """``config.<name>`` when it differs from the config class's default, else None."""
-    value = getattr(config, name, None)
-    if value is None or not dataclasses.is_dataclass(config):
-        return value
-    default = {f.name: f.default for f in dataclasses.fields(config)}.get(name)
-    return None if value == default else value

@@ -43,6 +43,7 @@ class ReconstructionTask(Task):
 
     name = "reconstruction"
     output_kind = "reconstruction"
+    main_metric, main_metric_greater_is_better = "test_mse", False
     monitor = "mse"
     monitor_mode = "min"
 

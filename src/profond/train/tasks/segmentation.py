@@ -41,6 +41,7 @@ class SegmentationTask(Task):
 
     name = "segmentation"
     output_kind = "mask"
+    main_metric, main_metric_greater_is_better = "test_miou", True
     monitor = "miou"
     monitor_mode = "max"
 

@@ -60,6 +60,7 @@ class VAETask(Task):
     name = "vae"
     output_kind = "reconstruction"
     supports_generate = True
+    main_metric, main_metric_greater_is_better = "test_elbo", True
     monitor = "elbo"
     monitor_mode = "max"
 
