@@ -60,6 +60,8 @@ FAMILY_MODULES: dict[str, str] = {
     "unet": "profond.models.unet",
     "vae": "profond.models.vae",
     "gan": "profond.models.gan",
+    "tcn": "profond.models.tcn",
+    "vit": "profond.models.vit",
 }
 
 
