@@ -1,118 +1,188 @@
-"""Lab: sigmoid makes gradients vanish toward the first layers of a deep MLP; ReLU does not.
+"""Lab: do sigmoid gradients vanish toward the first layers of a deep MLP, and do ReLU's not?
 
-Course §44.1.2: the sigmoid's derivative is at most 1/4, so back-propagating through many
-sigmoid layers multiplies the gradient by small factors and the first layers barely learn; ReLU's
-derivative is 1 for positive inputs. The lab builds the same deep MLP with each activation (each
-with the initialization made for it: Xavier for sigmoid, He for ReLU), takes one real batch of
-digits, back-propagates the loss once at initialization and measures every layer's gradient norm.
+Course §44.1.2: the sigmoid's derivative is at most 1/4, so back-propagating through many sigmoid
+layers multiplies the gradient by small factors; ReLU's derivative is 1 for positive inputs.
+The lab back-propagates one digits batch through a deep MLP at initialization and measures the
+back-propagated signal ‖∂loss/∂z‖ at each layer's pre-activation (the δ of backprop) and each
+weight's gradient norm. Control arms separate the activation from its initialization: ReLU with
+Xavier (the init made for tanh) and sigmoid with a variance-preserving gain of 4 (1/slope at 0).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from profond.labs.base import Lab, Outcome, Verdict
-from profond.labs.digits_batch import load_digits_tensors
+from profond.labs.base import Claim, Lab, LabContext, Outcome
+from profond.labs.protocol import decide, fmt_seeds
 
 
 @dataclass(frozen=True)
-class ActivationGradientsConfig:
+class Config:
+    seeds: int = 3
     depth: int = 10  # hidden layers: deep enough for a product of derivatives to show
-    hidden_size: int = 64  # width of every hidden layer
+    hidden_size: int = 64
     batch_size: int = 256  # samples in the one batch the gradients are measured on
-    vanish_below: float = 1e-2  # sigmoid passes if first/last hidden gradient ratio is below this
-    keep_above: float = 1e-1  # relu passes if that ratio stays above this
+    vanish_below: float = 1e-2  # "vanishes": first/last hidden δ ratio below this
+    keep_above: float = 1e-1  # "does not vanish": that ratio above this
 
 
-CONFIG = ActivationGradientsConfig()
-# Each activation with the initialization designed for it, so that the comparison is fair.
-SETUPS = {"sigmoid": "xavier", "relu": "he"}
+CONFIG = Config()
+FAITHFUL = Config(seeds=10, depth=20, hidden_size=128, batch_size=512)
+# arm -> (activation, init); "xavier4" is Xavier with gain 4, variance-preserving for σ'(0)=1/4
+ARMS = {
+    "sigmoid+xavier": ("sigmoid", "xavier"),
+    "sigmoid+xavier×4": ("sigmoid", "xavier4"),
+    "tanh+xavier": ("tanh", "xavier"),
+    "relu+he": ("relu", "he"),
+    "relu+xavier": ("relu", "xavier"),
+}
+COURSE = "§44.1.2; Q5; Q104; Q105; C42"
+CLAIMS = (
+    Claim(
+        "sigmoid_vanishes",
+        "In a deep sigmoid MLP (Xavier init) the gradient vanishes toward the first layers.",
+        COURSE,
+        "‖δ‖ of the first hidden layer over the last hidden layer's, at initialization",
+        f"holds for a seed if the ratio < {CONFIG.vanish_below:g}",
+        expected="holds",
+    ),
+    Claim(
+        "relu_does_not_vanish",
+        "With ReLU (and He init) the gradient does not vanish toward the first layers.",
+        COURSE,
+        "the same ratio for ReLU + He",
+        f"holds for a seed if the ratio > {CONFIG.keep_above:g}",
+        expected="holds",
+    ),
+    Claim(
+        "relu_alone_avoids_vanishing",
+        "ReLU by itself avoids vanishing gradients, whatever the initialization.",
+        "C42; Q105",
+        "the same ratio for ReLU with Xavier init (fan-in + fan-out, made for tanh)",
+        f"holds for a seed if the ratio > {CONFIG.keep_above:g}",
+        expected="subtle",
+    ),
+    Claim(
+        "sigmoid_vanishes_despite_init",
+        "Sigmoid's vanishing comes from the activation: it remains with a variance-preserving "
+        "initialization (Xavier with gain 4).",
+        "§44.1.2; Q32",
+        "the same ratio for sigmoid with Xavier × 4",
+        f"holds for a seed if the ratio < {CONFIG.vanish_below:g}",
+        expected="subtle",
+    ),
+)
 
 
-def layer_gradient_norms(
-    activation: str, seed: int, config: ActivationGradientsConfig
-) -> list[float]:
-    """Gradient norm of each Linear layer's weight after one backward pass at initialization.
-
-    Returns:
-        ``depth + 1`` norms, first hidden layer first, output layer last.
-    """
+def _model(activation: str, init: str, data, seed: int, config: Config):
     import torch
     from torch import nn
 
-    from profond.models.mlp import MLP, MLPConfig
+    from profond.labs.small_train import Setting, build_model
 
-    x, y = load_digits_tensors(standardize=True)
-    generator = torch.Generator().manual_seed(seed)
-    batch = torch.randperm(len(x), generator=generator)[: config.batch_size]
-    torch.manual_seed(seed)
-    model = MLP(
-        MLPConfig(
-            in_features=x.shape[1],
-            num_classes=10,
-            hidden_sizes=(config.hidden_size,) * config.depth,
-            activation=activation,
-            dropout=0.0,
-            init=SETUPS[activation],
-        )
-    )
-    loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
-    loss.backward()
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return [m.weight.grad.norm().item() for m in linears if m.weight.grad is not None]
+    options = {
+        "hidden_sizes": (config.hidden_size,) * config.depth,
+        "activation": activation,
+        "dropout": 0.0,
+        "init": "xavier" if init == "xavier4" else init,
+    }
+    model = build_model(Setting(model_options=options), data, seed)
+    if init == "xavier4":
+        torch.manual_seed(seed)
+        for layer in model.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_uniform_(layer.weight, gain=4.0)
+    return model
 
 
-def experiment(outdir: Path, seed: int) -> Outcome:
+def measure(activation: str, init: str, seed: int, config: Config) -> dict[str, list[float]]:
+    """Per Linear layer (first hidden first, output last): ‖∂L/∂z‖ and ‖∂L/∂W‖ at init."""
     import torch
+    from torch import nn
 
-    torch.set_num_threads(1)  # tiny matrices: threads cost more than they give
-    norms = {act: layer_gradient_norms(act, seed, CONFIG) for act in SETUPS}
-    # First hidden layer against the last hidden one: the output layer's gradient does not go
-    # through any activation derivative, so it is left out of the ratio.
-    ratios = {act: values[0] / values[-2] for act, values in norms.items()}
-    figure = _plot(norms, outdir / "gradient_norms.png")
+    from profond.labs.small_train import digits
+
+    data = digits()
+    model = _model(activation, init, data, seed, config)
+    generator = torch.Generator().manual_seed(seed)
+    batch = torch.randperm(len(data.x_train), generator=generator)[: config.batch_size]
+    outputs: list[torch.Tensor] = []
+
+    def keep(_module: nn.Module, _inputs: tuple, out: torch.Tensor) -> None:
+        out.retain_grad()  # so that backward fills z.grad = δ for this layer
+        outputs.append(out)
+
+    hooks = [m.register_forward_hook(keep) for m in model.modules() if isinstance(m, nn.Linear)]
+    loss = nn.functional.cross_entropy(model(data.x_train[batch]), data.y_train[batch])
+    loss.backward()
+    for hook in hooks:
+        hook.remove()
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return {
+        "delta": [z.grad.norm().item() for z in outputs],
+        "weight_grad": [m.weight.grad.norm().item() for m in linears],
+    }
+
+
+def experiment(ctx: LabContext) -> Outcome:
+    config: Config = ctx.config
+    runs = {arm: [measure(*ARMS[arm], s, config) for s in ctx.seeds] for arm in ARMS}
+    # First hidden layer against the last hidden one: the output layer's δ does not go
+    # through an activation derivative, so it is left out.
+    ratio = {arm: [r["delta"][0] / r["delta"][-2] for r in rs] for arm, rs in runs.items()}
+    w_ratio = {arm: [r["weight_grad"][0] / r["weight_grad"][-2] for r in rs] for arm, rs in runs.items()}  # fmt: skip
+    figure = _plot(runs, ctx)
+
+    def verdict(claim: Claim, arm: str, below: float | None = None, above: float | None = None):
+        values = ratio[arm]
+        ok = [v < below if below is not None else v > above for v in values]
+        return decide(
+            claim,
+            ok,
+            {"arm": arm, "delta_ratio": values, "weight_grad_ratio": w_ratio[arm],
+             "delta_per_layer_seed0": runs[arm][0]["delta"]},
+            summary=f"{arm}: first/last hidden ‖δ‖ = {fmt_seeds(values)} over seeds "
+            f"(weight-gradient ratio {fmt_seeds(w_ratio[arm])}).",
+        )  # fmt: skip
+
     verdicts = [
-        Verdict(
-            claim=f"With sigmoid, the first layer's gradient is over {1 / CONFIG.vanish_below:g}x "
-            "smaller than the last hidden layer's (vanishing gradient).",
-            passed=ratios["sigmoid"] < CONFIG.vanish_below,
-            measured={"first_over_last_hidden": ratios["sigmoid"], "layer_norms": norms["sigmoid"]},
-        ),
-        Verdict(
-            claim=f"With ReLU, the first layer's gradient stays within {1 / CONFIG.keep_above:g}x "
-            "of the last hidden layer's.",
-            passed=ratios["relu"] > CONFIG.keep_above,
-            measured={"first_over_last_hidden": ratios["relu"], "layer_norms": norms["relu"]},
-        ),
+        verdict(CLAIMS[0], "sigmoid+xavier", below=config.vanish_below),
+        verdict(CLAIMS[1], "relu+he", above=config.keep_above),
+        verdict(CLAIMS[2], "relu+xavier", above=config.keep_above),
+        verdict(CLAIMS[3], "sigmoid+xavier×4", below=config.vanish_below),
     ]
     return Outcome(verdicts, [figure])
 
 
-def _plot(norms: dict[str, list[float]], path: Path) -> Path:
-    import matplotlib
+def _plot(runs: dict[str, list[dict[str, list[float]]]], ctx: LabContext):
+    from profond.labs.figures import finish, new_figure, seed_lines
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for activation, values in norms.items():
-        layers = range(1, len(values) + 1)
-        ax.semilogy(layers, values, marker="o", label=f"{activation} ({SETUPS[activation]} init)")
-    ax.set_xlabel("layer (1 = first hidden layer, last = output)")
-    ax.set_ylabel("‖∂loss/∂W‖ at initialization")
-    ax.set_title("Gradient norm per layer, deep MLP on digits")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    from profond.train.plots import save_figure
-
-    return save_figure(fig, path)  # atomic, like every figure profond writes
+    fig, (ax_delta, ax_weight) = new_figure(ncols=2, width=6.0)
+    for arm, per_seed in runs.items():
+        layers = list(range(1, len(per_seed[0]["delta"]) + 1))
+        color = ax_delta._get_lines.get_next_color()
+        seed_lines(ax_delta, layers, [r["delta"] for r in per_seed], arm, color, log=True)
+        seed_lines(ax_weight, layers, [r["weight_grad"] for r in per_seed], arm, color, log=True)
+    ax_delta.set_ylabel("‖∂loss/∂z‖ (back-propagated δ)")
+    ax_weight.set_ylabel("‖∂loss/∂W‖")
+    for ax in (ax_delta, ax_weight):
+        ax.set_xlabel("layer (1 = first hidden, last = output)")
+        ax.grid(True, which="both", alpha=0.3)
+    ax_delta.legend(fontsize=7)
+    title = f"Gradients per layer at init, {ctx.config.depth}-layer MLP on digits, every seed"
+    return finish(fig, ctx.path("gradient_norms.png"), title)
 
 
 LAB = Lab(
     name="activation_gradients",
-    title="Vanishing gradients: sigmoid vs ReLU in a 10-layer MLP",
-    claim="Sigmoid gradients vanish toward the first layers of a deep network; ReLU's do not.",
+    title="Vanishing gradients: sigmoid vs ReLU, each with and without its initialization",
+    claims=CLAIMS,
+    setup="A 10×64 MLP on one batch of 256 standardized digits, at initialization; one backward "
+    "pass of the cross-entropy. Five arms: sigmoid+Xavier, sigmoid+Xavier×4, tanh+Xavier, "
+    "ReLU+He, ReLU+Xavier. Ratio of the first to the last hidden layer's back-propagated δ.",
+    config=CONFIG,
+    faithful=FAITHFUL,
+    experiment=experiment,
     keywords=(
         "vanishing gradient",
         "disparition du gradient",
@@ -122,7 +192,7 @@ LAB = Lab(
         "relu",
         "activation function",
         "fonction d'activation",
-    ),
+    ),  # fmt: skip
+    answers=("Q5", "Q32", "Q104", "Q105", "C42"),
     fast=True,
-    experiment=experiment,
 )

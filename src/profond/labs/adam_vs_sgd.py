@@ -3,115 +3,94 @@
 Course §44.2.3: Adam divides each parameter's step by a running estimate of its gradient's
 scale, so a small learning rate still moves every weight; plain SGD's step is the raw gradient
 times the learning rate. The lab trains the same MLP from the same initialization on digits with
-each optimizer, same learning rate, same epochs and same batches, and compares training losses.
+each optimizer (profond's Trainer), same learning rate, epochs and batches, over seeds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from profond.labs.base import Lab, Outcome, Verdict
-from profond.labs.digits_batch import load_digits_tensors
+from profond.labs.base import Claim, Lab, LabContext, Outcome
+from profond.labs.protocol import compare, decide, fmt_seeds
 
 
 @dataclass(frozen=True)
-class AdamVsSgdConfig:
+class Config:
+    seeds: int = 2
     lr: float = 1e-3  # the same for both: Adam's usual default
-    epochs: int = 10  # passes over the 1 797 digits
-    batch_size: int = 64  # mini-batches, shuffled the same way for both optimizers
-    hidden_sizes: tuple[int, ...] = (64, 64)  # a small MLP
+    epochs: int = 10
+    batch_size: int = 64
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    margin: float = 0.05  # smallest training-loss difference that counts (nats)
 
 
-CONFIG = AdamVsSgdConfig()
-OPTIMIZERS = ("sgd", "adam")
+CONFIG = Config()
+FAITHFUL = Config(seeds=5, epochs=20)
+CLAIMS = (
+    Claim(
+        "adam_lower_loss_same_lr",
+        "At the same learning rate, Adam reaches a lower training loss than plain SGD.",
+        "§44.2.3; Q34",
+        "final training cross-entropy of each optimizer, same lr, epochs, batches and init",
+        f"holds for a seed if SGD's loss exceeds Adam's by more than max({CONFIG.margin:g}, "
+        "2 × pooled seed std)",
+        expected="holds",
+    ),
+)
 
 
-def train_losses(optimizer_name: str, seed: int, config: AdamVsSgdConfig) -> list[float]:
-    """Full training-set loss after each epoch.
+def experiment(ctx: LabContext) -> Outcome:
+    from profond.labs import small_train as st
 
-    Returns:
-        ``epochs + 1`` losses, the first one at initialization.
-    """
-    import torch
-    from torch import nn
-
-    from profond.models.mlp import MLP, MLPConfig
-
-    x, y = load_digits_tensors(standardize=False)
-    torch.manual_seed(seed)  # same initial weights for both optimizers
-    model = MLP(
-        MLPConfig(
-            in_features=x.shape[1], num_classes=10, hidden_sizes=config.hidden_sizes, dropout=0.0
-        )
+    config: Config = ctx.config
+    data = st.digits(normalization="minmax")
+    base = st.Setting(
+        model_options={"hidden_sizes": config.hidden_sizes, "dropout": 0.0},
+        lr=config.lr,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
     )
-    if optimizer_name == "sgd":
-        optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    generator = torch.Generator().manual_seed(seed)  # same batches for both optimizers
-
-    def full_loss() -> float:
-        with torch.no_grad():
-            return nn.functional.cross_entropy(model(x), y).item()
-
-    losses = [full_loss()]
-    for _ in range(config.epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), config.batch_size):
-            batch = order[start : start + config.batch_size]
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
-            optimizer.step()
-        losses.append(full_loss())
-    return losses
-
-
-def experiment(outdir: Path, seed: int) -> Outcome:
-    import torch
-
-    torch.set_num_threads(1)  # tiny matrices: threads cost more than they give
-    curves = {name: train_losses(name, seed, CONFIG) for name in OPTIMIZERS}
-    final = {name: curve[-1] for name, curve in curves.items()}
-    figure = _plot(curves, outdir / "training_loss.png")
-    verdict = Verdict(
-        claim=f"With lr={CONFIG.lr:g} and {CONFIG.epochs} epochs each, Adam ends with a lower "
-        "training loss than plain SGD.",
-        passed=final["adam"] < final["sgd"],
-        measured={
-            "final_loss_adam": final["adam"],
-            "final_loss_sgd": final["sgd"],
-            "initial_loss": curves["sgd"][0],
-            "lr": CONFIG.lr,
-            "epochs": CONFIG.epochs,
-        },
+    runs = {
+        name: st.over_seeds(base.but(optimizer=name), data, ctx.seeds) for name in ("sgd", "adam")
+    }
+    final = {name: [r.last("train_loss") for r in rs] for name, rs in runs.items()}
+    result = compare(final["sgd"], final["adam"], margin=config.margin)
+    figure = _plot(runs, ctx)
+    verdict = decide(
+        CLAIMS[0],
+        result.greater(),
+        {"final_loss_sgd": final["sgd"], "final_loss_adam": final["adam"], **result.to_json()},
+        summary=f"final training loss SGD {fmt_seeds(final['sgd'])} vs Adam "
+        f"{fmt_seeds(final['adam'])} at lr={config.lr:g}",
     )
     return Outcome([verdict], [figure])
 
 
-def _plot(curves: dict[str, list[float]], path: Path) -> Path:
-    import matplotlib
+def _plot(runs, ctx: LabContext):
+    from profond.labs.figures import finish, new_figure, seed_lines
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, losses in curves.items():
-        ax.plot(range(len(losses)), losses, marker="o", label=name)
+    fig, (ax,) = new_figure(width=6.5)
+    for name, rs in runs.items():
+        curves = [r.history["train_loss"] for r in rs]
+        seed_lines(ax, list(range(1, len(curves[0]) + 1)), curves, name)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training cross-entropy")
-    ax.set_title(f"Adam vs SGD on digits, lr={CONFIG.lr:g}")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    from profond.train.plots import save_figure
-
-    return save_figure(fig, path)  # atomic, like every figure profond writes
+    return finish(
+        fig, ctx.path("training_loss.png"), f"Adam vs SGD on digits, lr={ctx.config.lr:g}"
+    )
 
 
 LAB = Lab(
     name="adam_vs_sgd",
     title="Adam vs plain SGD at the same learning rate",
-    claim="At the same learning rate, Adam reaches a lower training loss than plain SGD.",
+    claims=CLAIMS,
+    setup="A 64-64 MLP on digits in [0, 1], 10 epochs of batches of 64, trained by profond's "
+    "Trainer with plain SGD and with Adam at lr = 1e-3, same initialization and batches per seed.",
+    config=CONFIG,
+    faithful=FAITHFUL,
+    experiment=experiment,
     keywords=(
         "adam",
         "sgd",
@@ -120,7 +99,7 @@ LAB = Lab(
         "optimiseur",
         "optimizer",
         "optimiser",
-    ),
+    ),  # fmt: skip
+    answers=("Q34",),
     fast=True,
-    experiment=experiment,
 )

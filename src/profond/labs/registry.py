@@ -36,3 +36,9 @@ def get_lab(name: str) -> Lab:
 
 def all_labs() -> list[Lab]:
     return [get_lab(name) for name in LAB_MODULES]
+
+
+def labs_answering(ref: str) -> list[Lab]:
+    """The labs that measure the answer of question-bank item ``ref`` (``"Q5"``, ``"C42"``)."""
+    ref = ref.strip().upper()
+    return [lab for lab in all_labs() if ref in lab.answers]
