@@ -14,6 +14,9 @@ from profond.labs.base import Lab
 LAB_MODULES: tuple[str, ...] = (
     "activation_gradients",
     "adam_vs_sgd",
+    "attention_cost_vs_length",
+    "long_memory_adding_problem",
+    "translation_invariance",
 )
 
 

@@ -1,0 +1,62 @@
+"""The measuring parts of the sequence and vision labs, on tiny sizes (the labs' full fast runs
+are in test_every_lab.py, marked slow)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from profond.labs import attention_cost_vs_length as attention
+from profond.labs import long_memory_adding_problem as adding
+from profond.labs import translation_invariance as translation
+from profond.models.tcn import TCNConfig
+
+
+def test_slope_recovers_known_exponents() -> None:
+    lengths = [64, 128, 256, 512]
+    assert attention.slope(lengths, [3.0 * t**2 for t in lengths]) == pytest.approx(2.0)
+    assert attention.slope(lengths, [0.1 * t for t in lengths]) == pytest.approx(1.0)
+
+
+def test_attention_memory_grows_with_the_square_of_length() -> None:
+    torch.set_num_threads(1)
+    config = attention.Config(d_model=16, num_heads=2, repeats=1)
+    small = attention.measure("attention", 128, config, seed=0)
+    large = attention.measure("attention", 512, config, seed=0)
+    assert small["seconds"] > 0
+    # the (T x T) weights dominate at T >> D: 4x the length, close to 16x the bytes
+    assert 12 < large["bytes"] / small["bytes"] <= 16
+    lstm_small = attention.measure("lstm", 128, config, seed=0)
+    lstm_large = attention.measure("lstm", 512, config, seed=0)
+    assert 3 < lstm_large["bytes"] / lstm_small["bytes"] < 5  # a recurrence keeps O(T)
+
+
+@pytest.mark.parametrize("lag", [2, 10, 20, 40, 100])
+def test_tcn_blocks_cover_the_lag_with_the_fewest_blocks(lag: int) -> None:
+    blocks = adding.tcn_blocks(lag)
+    assert TCNConfig(num_blocks=blocks).receptive_field >= lag
+    if blocks > 1:
+        assert TCNConfig(num_blocks=blocks - 1).receptive_field < lag
+
+
+def test_largest_solved_lag_and_parameter_ratio() -> None:
+    run = {"lag": [10, 20, 40], "mse": [0.001, 0.005, 0.2]}
+    assert adding.largest_solved(run, 0.01) == 20
+    assert adding.largest_solved({"lag": [10], "mse": [math.inf]}, 0.01) == 0
+    assert adding.parameter_ratio(32) == pytest.approx(0.75)
+
+
+def test_shift_images_moves_content_and_fills_background() -> None:
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    shifted = translation.shift_images(x, 1, fill=-1.0)
+    assert torch.equal(shifted[0, 0, 1:, 1:], x[0, 0, :3, :3])
+    assert (shifted[0, 0, 0] == -1).all() and (shifted[0, 0, :, 0] == -1).all()
+    assert translation.shift_images(x, 0, fill=-1.0) is x
+
+
+def test_convolution_is_equivariant_at_stride_one_only() -> None:
+    errors = translation.equivariance_errors(seed=0)
+    assert errors["stride_1"] < 1e-5
+    assert errors["stride_2"] > 0.1
