@@ -60,3 +60,13 @@ def test_convolution_is_equivariant_at_stride_one_only() -> None:
     errors = translation.equivariance_errors(seed=0)
     assert errors["stride_1"] < 1e-5
     assert errors["stride_2"] > 0.1
+
+
+def test_a_confident_discriminator_starves_the_minimax_generator() -> None:
+    from profond.labs import gan_2d_mixture as gan_lab
+
+    torch.set_num_threads(1)
+    config = gan_lab.Config(hidden=16)
+    out = gan_lab.saturation_ratio(config, seed=0, data=gan_lab._data(config))
+    assert out["d_fake"] <= config.strong_d_fake
+    assert out["ratio"] < 0.05

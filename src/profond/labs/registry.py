@@ -17,6 +17,7 @@ LAB_MODULES: tuple[str, ...] = (
     "attention_cost_vs_length",
     "long_memory_adding_problem",
     "translation_invariance",
+    "gan_2d_mixture",
 )
 
 

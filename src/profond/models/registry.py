@@ -62,6 +62,7 @@ FAMILY_MODULES: dict[str, str] = {
     "gan": "profond.models.gan",
     "tcn": "profond.models.tcn",
     "vit": "profond.models.vit",
+    "point_gan": "profond.models.point_gan",
 }
 
 

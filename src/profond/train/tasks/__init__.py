@@ -20,6 +20,7 @@ TASK_CLASSES: dict[str, str] = {
     "vae": "profond.train.tasks.vae:VAETask",
     "gan": "profond.train.tasks.gan:GANTask",
     "regression": "profond.train.tasks.regression:RegressionTask",
+    "point_gan": "profond.train.tasks.point_gan:PointGANTask",
 }
 
 
