@@ -70,3 +70,17 @@ def test_a_confident_discriminator_starves_the_minimax_generator() -> None:
     out = gan_lab.saturation_ratio(config, seed=0, data=gan_lab._data(config))
     assert out["d_fake"] <= config.strong_d_fake
     assert out["ratio"] < 0.05
+
+
+def test_conv_arithmetic_measurements() -> None:
+    from profond.labs import conv_arithmetic as conv
+
+    config = conv.Config()
+    counts = conv.count_and_sides(config, seed=0)
+    assert counts["total"] == 136_449 and counts["sides"] == [50, 25, 13, 7]
+    assert conv.formula_mismatches(conv.Config(sizes=(7, 8)), seed=0) == []
+    assert conv.receptive_fields(conv.Config(stacked=3), seed=0) == [3, 5, 7]
+    errors = conv.correlation_errors(seed=0)
+    assert errors["as_is"] < 1e-5 < errors["flipped"]
+    bn = conv.batchnorm_facts(seed=0)
+    assert bn["statistics_moved"] and not bn["parameters_moved"]

@@ -18,6 +18,7 @@ LAB_MODULES: tuple[str, ...] = (
     "long_memory_adding_problem",
     "translation_invariance",
     "gan_2d_mixture",
+    "conv_arithmetic",
 )
 
 
