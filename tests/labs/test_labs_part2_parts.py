@@ -84,3 +84,19 @@ def test_conv_arithmetic_measurements() -> None:
     assert errors["as_is"] < 1e-5 < errors["flipped"]
     bn = conv.batchnorm_facts(seed=0)
     assert bn["statistics_moved"] and not bn["parameters_moved"]
+
+
+def test_order_task_has_one_of_each_marker_and_labels_the_first() -> None:
+    from profond.labs import positional_encoding as pe
+
+    x, y = pe.order_data(200, 8, 12, seed=0)
+    assert ((x == pe.MARK_A).sum(1) == 1).all() and ((x == pe.MARK_B).sum(1) == 1).all()
+    first_a = (x == pe.MARK_A).float().argmax(1) < (x == pe.MARK_B).float().argmax(1)
+    assert torch.equal(first_a.long(), y)
+    assert 0.35 < y.float().mean() < 0.65
+    assert pe.permutation_error(pe.Config(), seed=0) < 1e-5
+    # without positions, reversing every sequence (which flips every label) changes nothing
+    model = pe.make_model("none", pe.Config(), seed=0).eval()
+    with torch.no_grad():
+        reversed_out = model(x.flip(1))
+        torch.testing.assert_close(reversed_out, model(x), atol=1e-5, rtol=1e-4)

@@ -19,6 +19,7 @@ LAB_MODULES: tuple[str, ...] = (
     "translation_invariance",
     "gan_2d_mixture",
     "conv_arithmetic",
+    "positional_encoding",
 )
 
 
