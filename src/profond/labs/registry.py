@@ -12,7 +12,16 @@ from profond.labs.base import Lab
 
 # Module names under profond.labs, in the order ``profond lab list`` shows them.
 LAB_MODULES: tuple[str, ...] = (
+    "xor_and_linearity",
+    "bias_role",
+    "universal_approximation",
+    "backprop_worked_example",
     "activation_gradients",
+    "relu_tradeoffs",
+    "init_variance_depth",
+    "exploding_gradients_clipping",
+    "depth_degradation_residual",
+    "depth_vs_width",
     "adam_vs_sgd",
     "attention_cost_vs_length",
     "long_memory_adding_problem",

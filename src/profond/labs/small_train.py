@@ -193,16 +193,23 @@ def tune_lr(
     Tuning uses one seed (``seed``) and the validation split only, never the test split.
     ``metric`` is minimised; pass ``val_error`` to minimise ``1 - val_accuracy``.
     """
-    scores = []
+    return _tune(setting, data, grid, seed, metric, **kwargs)[0]
+
+
+def _tune(
+    setting: Setting, data: DataBundle, grid: Sequence[float], seed: int, metric: str, **kwargs: Any
+) -> tuple[Tuned, Trained]:
+    runs, scores = [], []
     for lr in grid:
         run = train(setting.but(lr=lr), data, seed, **kwargs)
         if metric == "val_error":
             value = 1.0 - run.last("val_accuracy") if not run.diverged else math.inf
         else:
             value = run.last(metric)
+        runs.append(run)
         scores.append(value if math.isfinite(value) else math.inf)
     best = min(range(len(grid)), key=lambda i: scores[i])
-    return Tuned(float(grid[best]), tuple(float(g) for g in grid), tuple(scores))
+    return Tuned(float(grid[best]), tuple(float(g) for g in grid), tuple(scores)), runs[best]
 
 
 def _family_task(model_name: str, data: DataBundle) -> Task:
@@ -210,3 +217,18 @@ def _family_task(model_name: str, data: DataBundle) -> Task:
     from profond.train.tasks import task_class
 
     return task_class(get_family(model_name).task)(data)
+
+
+def tuned_over_seeds(
+    setting: Setting,
+    data: DataBundle,
+    seeds: Sequence[int],
+    grid: Sequence[float],
+    *,
+    metric: str = "val_loss",
+    **kwargs: Any,
+) -> tuple[Tuned, list[Trained]]:
+    """Tune ``setting``'s lr on ``grid`` (first seed, validation split), then train every seed."""
+    tuned, first = _tune(setting, data, grid, seeds[0], metric, **kwargs)
+    rest = over_seeds(setting.but(lr=tuned.lr), data, seeds[1:], **kwargs)
+    return tuned, [first, *rest]  # the first seed's tuning run at the chosen lr is reused
