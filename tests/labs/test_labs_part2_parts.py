@@ -100,3 +100,18 @@ def test_order_task_has_one_of_each_marker_and_labels_the_first() -> None:
     with torch.no_grad():
         reversed_out = model(x.flip(1))
         torch.testing.assert_close(reversed_out, model(x), atol=1e-5, rtol=1e-4)
+
+
+def test_pixel_shuffle_is_one_permutation_for_every_image() -> None:
+    from profond.data.registry import DataOptions, load_dataset
+    from profond.labs.cnn_inductive_bias import permuted
+
+    data = load_dataset("digits", DataOptions(limit=100))
+    shuffled = permuted(data, seed=3)
+    assert shuffled.x_train.shape == data.x_train.shape
+    flat, flat_shuffled = data.x_train.flatten(1), shuffled.x_train.flatten(1)
+    # the same pixel moves to the same place in every image: sorting each image's values agrees
+    torch.testing.assert_close(flat.sort(1).values, flat_shuffled.sort(1).values)
+    perm = torch.randperm(64, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(flat_shuffled, flat[:, perm])
+    assert torch.equal(shuffled.y_test, data.y_test)

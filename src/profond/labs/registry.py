@@ -29,6 +29,8 @@ LAB_MODULES: tuple[str, ...] = (
     "gan_2d_mixture",
     "conv_arithmetic",
     "positional_encoding",
+    "cnn_inductive_bias",
+    "cnn_vs_vit_small_data",
 )
 
 
