@@ -31,6 +31,7 @@ LAB_MODULES: tuple[str, ...] = (
     "positional_encoding",
     "cnn_inductive_bias",
     "cnn_vs_vit_small_data",
+    "linear_probes_by_depth",
 )
 
 

@@ -58,7 +58,8 @@ def layer_features(
     def keep(_module: nn.Module, _inputs: object, output: object) -> None:
         out = output[0] if isinstance(output, tuple) else output  # blocks may return (x, extra)
         assert isinstance(out, torch.Tensor)
-        captured.append(out.detach().flatten(1).float().cpu())
+        # a copy: later in-place operations (ReLU(inplace=True)) must not change what was kept
+        captured.append(out.detach().flatten(1).float().cpu().clone())
 
     handle = modules[layer].register_forward_hook(keep)
     parameter = next(model.parameters(), None)
