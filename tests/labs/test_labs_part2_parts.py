@@ -115,3 +115,19 @@ def test_pixel_shuffle_is_one_permutation_for_every_image() -> None:
     perm = torch.randperm(64, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(flat_shuffled, flat[:, perm])
     assert torch.equal(shuffled.y_test, data.y_test)
+
+
+def test_ridge_autoregression_rolls_forward_and_rmse_is_per_step() -> None:
+    import numpy as np
+
+    from profond.data.registry import DataOptions, load_dataset
+    from profond.labs import forecasting_baselines as fb
+
+    config = fb.Config(horizon=3)
+    one_step = load_dataset("sunspots", DataOptions(window=24, horizon=1))
+    three = load_dataset("sunspots", DataOptions(window=24, horizon=3))
+    forecast = fb.ridge_forecast(one_step, three.x_test, config)
+    assert forecast.shape == (len(three.x_test), 3)
+    errors = fb.rmse_by_step(three.y_test.double().numpy(), forecast)
+    assert len(errors) == 3 and errors[0] < errors[2]  # one year ahead is easier than three
+    assert fb.rmse_by_step(np.ones((4, 2)), np.zeros((4, 2))) == [1.0, 1.0]

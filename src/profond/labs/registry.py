@@ -32,6 +32,7 @@ LAB_MODULES: tuple[str, ...] = (
     "cnn_inductive_bias",
     "cnn_vs_vit_small_data",
     "linear_probes_by_depth",
+    "forecasting_baselines",
 )
 
 
