@@ -127,5 +127,5 @@ LAB = Lab(
         "small data",
         "petites données",
     ),  # fmt: skip
-    answers=("Q27", "Q121", "Q122"),
+    answers=("Q27", "Q109", "Q121", "Q122"),
 )

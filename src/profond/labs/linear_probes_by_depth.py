@@ -144,5 +144,5 @@ LAB = Lab(
         "linear probe",
         "features",
     ),  # fmt: skip
-    answers=("Q58",),
+    answers=("Q12", "Q57", "Q58", "C63"),
 )

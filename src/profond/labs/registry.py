@@ -33,6 +33,7 @@ LAB_MODULES: tuple[str, ...] = (
     "cnn_vs_vit_small_data",
     "linear_probes_by_depth",
     "forecasting_baselines",
+    "autoencoder_pca_denoise",
 )
 
 
