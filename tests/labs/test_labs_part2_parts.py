@@ -131,3 +131,38 @@ def test_ridge_autoregression_rolls_forward_and_rmse_is_per_step() -> None:
     errors = fb.rmse_by_step(three.y_test.double().numpy(), forecast)
     assert len(errors) == 3 and errors[0] < errors[2]  # one year ahead is easier than three
     assert fb.rmse_by_step(np.ones((4, 2)), np.zeros((4, 2))) == [1.0, 1.0]
+
+
+def test_vae_probes_on_an_untrained_model() -> None:
+    from profond.labs import vae_latent_reparam as vae_lab
+    from profond.models.vae import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(height=8, width=8, latent_dim=4, hidden_channels=(8, 16))).eval()
+    x = torch.rand(50, 1, 8, 8)
+    assert 0 <= vae_lab.active_units(vae, x, threshold=0.0) <= 4
+    assert vae_lab.active_units(vae, x, threshold=1e9) == 0
+    variances = vae_lab.gradient_variances(vae, x[:1], draws=100, seed=0)
+    assert 0 < variances["reparameterised"] < variances["score_function"]
+
+
+def test_pca_error_falls_with_components() -> None:
+    from profond.data.registry import DataOptions, load_dataset
+    from profond.labs.autoencoder_pca_denoise import pca_mse
+
+    data = load_dataset("digits", DataOptions())
+    errors = [pca_mse(data, k) for k in (2, 8, 32)]
+    assert errors[0] > errors[1] > errors[2] > 0
+    assert pca_mse(data, 64) < 1e-10  # all components: exact reconstruction
+
+
+def test_held_out_digit_is_removed_from_training_only() -> None:
+    from profond.data.registry import DataOptions, load_dataset
+    from profond.labs.autoencoder_anomaly import auc, pca_auc, without
+
+    data = load_dataset("digits", DataOptions())
+    normal = without(data, 1)
+    assert (normal.y_train != 1).all() and (normal.y_val != 1).all()
+    assert (normal.y_test == 1).any()  # the test split keeps the anomalies
+    assert auc([0.1, 0.2, 0.9], [0, 0, 1]) == 1.0
+    assert 0.5 < pca_auc(normal, data, 1, k=8) <= 1.0

@@ -34,6 +34,8 @@ LAB_MODULES: tuple[str, ...] = (
     "linear_probes_by_depth",
     "forecasting_baselines",
     "autoencoder_pca_denoise",
+    "vae_latent_reparam",
+    "autoencoder_anomaly",
 )
 
 
