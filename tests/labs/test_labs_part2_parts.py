@@ -166,3 +166,18 @@ def test_held_out_digit_is_removed_from_training_only() -> None:
     assert (normal.y_test == 1).any()  # the test split keeps the anomalies
     assert auc([0.1, 0.2, 0.9], [0, 0, 1]) == 1.0
     assert 0.5 < pca_auc(normal, data, 1, k=8) <= 1.0
+
+
+def test_markers_sit_where_the_label_says() -> None:
+    from profond.labs.shortcut_learning import mark, marker_places, saliency_share
+    from profond.models.mlp import MLP, MLPConfig
+
+    x = torch.rand(10, 1, 8, 8) * 0.5
+    labels = torch.arange(10)
+    marked = mark(x, labels)
+    for i, (r, col) in enumerate(marker_places()):
+        assert marked[i, 0, r, col] == x.max()
+        assert int((marked[i] != x[i]).sum()) <= 1  # only the marker pixel changed
+    assert len(set(marker_places())) == 10
+    share = saliency_share(MLP(MLPConfig(in_features=64, dropout=0.0)).eval(), marked, labels)
+    assert 0.0 < share < 1.0

@@ -36,6 +36,7 @@ LAB_MODULES: tuple[str, ...] = (
     "autoencoder_pca_denoise",
     "vae_latent_reparam",
     "autoencoder_anomaly",
+    "shortcut_learning",
 )
 
 
