@@ -181,3 +181,23 @@ def test_markers_sit_where_the_label_says() -> None:
     assert len(set(marker_places())) == 10
     share = saliency_share(MLP(MLPConfig(in_features=64, dropout=0.0)).eval(), marked, labels)
     assert 0.0 < share < 1.0
+
+
+def test_rank_correlation_and_deletion() -> None:
+    from profond.labs.saliency_sanity_checks import deletion_accuracy, rank_correlation
+
+    a = torch.rand(5, 64)
+    assert rank_correlation(a, a * 2 + 1) == pytest.approx(1.0)
+    assert rank_correlation(a, -a) == pytest.approx(-1.0)
+
+    class FirstPixel(torch.nn.Module):  # predicts class 1 when pixel 0 is positive
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            p = x.flatten(1)[:, :1]
+            return torch.cat([-p, p], dim=1)
+
+    x = torch.ones(4, 1, 2, 2)
+    labels = torch.ones(4, dtype=torch.long)
+    first = torch.arange(4).repeat(4, 1)  # pixel 0 first
+    last = first.flip(1)
+    assert deletion_accuracy(FirstPixel(), x, labels, first, 1, fill=-1.0) == 0.0
+    assert deletion_accuracy(FirstPixel(), x, labels, last, 1, fill=-1.0) == 1.0

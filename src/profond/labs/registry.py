@@ -37,6 +37,7 @@ LAB_MODULES: tuple[str, ...] = (
     "vae_latent_reparam",
     "autoencoder_anomaly",
     "shortcut_learning",
+    "saliency_sanity_checks",
 )
 
 
