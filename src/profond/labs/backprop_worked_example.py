@@ -202,7 +202,6 @@ LAB = Lab(
         "rétropropagation",
         "règle de la chaîne",
         "chain rule",
-        "gradient",
         "cross-entropy",
         "entropie croisée",
     ),  # fmt: skip

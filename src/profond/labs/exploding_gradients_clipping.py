@@ -220,7 +220,6 @@ LAB = Lab(
         "gradient clipping",
         "clipping",
         "rnn",
-        "learning rate",
     ),  # fmt: skip
     answers=("Q103", "C10", "C17", "C18"),
 )

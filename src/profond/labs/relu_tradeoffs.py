@@ -180,15 +180,12 @@ LAB = Lab(
     faithful=FAITHFUL,
     experiment=experiment,
     keywords=(
-        "relu",
         "leaky relu",
         "neurones morts",
         "dead neurons",
         "dying relu",
-        "sigmoid",
-        "sigmoïde",
-        "tanh",
         "zero-centered",
+        "centrée sur zéro",
     ),  # fmt: skip
     answers=("Q5", "C25", "C26", "C42", "C70"),
 )
