@@ -230,8 +230,8 @@ LAB = Lab(
     faithful=FAITHFUL,
     experiment=experiment,
     keywords=(
-        "attention",
-        "transformer",
+        "attention cost",
+        "coût de l'attention",
         "quadratic",
         "quadratique",
         "sequence length",

@@ -160,8 +160,7 @@ LAB = Lab(
     keywords=(
         "inductive bias",
         "biais inductif",
-        "cnn",
-        "mlp",
+        "pixel permutation",
         "spatial structure",
         "structure spatiale",
     ),  # fmt: skip

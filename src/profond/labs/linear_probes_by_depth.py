@@ -139,10 +139,8 @@ LAB = Lab(
     keywords=(
         "hierarchy",
         "hiérarchie",
-        "representation",
-        "représentation",
         "linear probe",
-        "features",
+        "sonde linéaire",
     ),  # fmt: skip
     answers=("Q12", "Q57", "Q58", "C63"),
 )

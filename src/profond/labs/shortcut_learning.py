@@ -179,9 +179,7 @@ LAB = Lab(
         "shortcut",
         "spurious correlation",
         "corrélation fallacieuse",
-        "bias",
         "saliency",
-        "biais",
     ),  # fmt: skip
     answers=("Q53", "Q114", "Q115", "Q147"),
 )

@@ -180,7 +180,7 @@ LAB = Lab(
         "kl divergence",
         "reparameterization",
         "reparamétrisation",
-        "latent space",
+        "β-vae",
     ),  # fmt: skip
     answers=("Q20", "Q57"),
 )
