@@ -201,3 +201,14 @@ def test_rank_correlation_and_deletion() -> None:
     last = first.flip(1)
     assert deletion_accuracy(FirstPixel(), x, labels, first, 1, fill=-1.0) == 0.0
     assert deletion_accuracy(FirstPixel(), x, labels, last, 1, fill=-1.0) == 1.0
+
+
+def test_box_blur_keeps_shape_and_mean_and_smooths() -> None:
+    from profond.labs.generative_metrics import blur
+
+    x = torch.zeros(1, 1, 9, 9)
+    x[0, 0, 4, 4] = 9.0
+    once = blur(x, 1)
+    assert once.shape == x.shape
+    assert once[0, 0, 4, 4] == pytest.approx(1.0) and once[0, 0, 3, 3] == pytest.approx(1.0)
+    assert blur(x, 2)[0, 0, 4, 4] < once[0, 0, 4, 4]

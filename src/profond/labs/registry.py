@@ -40,6 +40,7 @@ LAB_MODULES: tuple[str, ...] = (
     "autoencoder_anomaly",
     "shortcut_learning",
     "saliency_sanity_checks",
+    "generative_metrics",
 )
 
 
