@@ -211,4 +211,4 @@ def test_box_blur_keeps_shape_and_mean_and_smooths() -> None:
     once = blur(x, 1)
     assert once.shape == x.shape
     assert once[0, 0, 4, 4] == pytest.approx(1.0) and once[0, 0, 3, 3] == pytest.approx(1.0)
-    assert blur(x, 2)[0, 0, 4, 4] < once[0, 0, 4, 4]
+    assert blur(x, 4).max() < once.max()  # repeated passes keep spreading the spot
