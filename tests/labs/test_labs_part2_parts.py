@@ -212,3 +212,34 @@ def test_box_blur_keeps_shape_and_mean_and_smooths() -> None:
     assert once.shape == x.shape
     assert once[0, 0, 4, 4] == pytest.approx(1.0) and once[0, 0, 3, 3] == pytest.approx(1.0)
     assert blur(x, 4).max() < once.max()  # repeated passes keep spreading the spot
+
+
+def test_boundary_mask_and_skipless_unet() -> None:
+    from profond.data.registry import DataOptions, load_dataset
+    from profond.labs.unet_skip_ablation import Config, boundary_mask, make_unet
+
+    masks = torch.zeros(1, 6, 6, dtype=torch.long)
+    masks[0, 2:4, 2:4] = 1
+    edge = boundary_mask(masks)[0]
+    assert edge[2, 2] and edge[1, 1] and not edge[0, 0] and not edge[5, 5]
+    data = load_dataset("shapes", DataOptions(limit=8))
+    with_skips, without = make_unet(True, Config(), data, 0), make_unet(False, Config(), data, 0)
+    assert sum(p.numel() for p in with_skips.parameters()) == sum(
+        p.numel() for p in without.parameters()
+    )
+    x = data.x_train[:2]
+    with torch.no_grad():
+        assert without(x).shape == with_skips(x).shape == (2, 4, 32, 32)
+        assert not torch.allclose(without.eval()(x), with_skips.eval()(x))
+
+
+def test_rotation_bundle_labels_quarter_turns() -> None:
+    from profond.data.registry import DataOptions, load_dataset
+    from profond.labs.self_supervised_pretext import rotation_bundle
+
+    data = load_dataset("digits", DataOptions(limit=40))
+    turned = rotation_bundle(data, seed=0)
+    assert turned.classes == ["0", "90", "180", "270"]
+    for img, k, original in zip(turned.x_train, turned.y_train, data.x_train, strict=True):
+        assert torch.equal(img, torch.rot90(original, int(k), dims=(1, 2)))
+    assert set(turned.y_train.tolist()) <= {0, 1, 2, 3}

@@ -41,6 +41,8 @@ LAB_MODULES: tuple[str, ...] = (
     "shortcut_learning",
     "saliency_sanity_checks",
     "generative_metrics",
+    "unet_skip_ablation",
+    "self_supervised_pretext",
 )
 
 
