@@ -243,3 +243,20 @@ def test_rotation_bundle_labels_quarter_turns() -> None:
     for img, k, original in zip(turned.x_train, turned.y_train, data.x_train, strict=True):
         assert torch.equal(img, torch.rot90(original, int(k), dims=(1, 2)))
     assert set(turned.y_train.tolist()) <= {0, 1, 2, 3}
+
+
+def test_multitask_targets_and_a_batch_without_class_labels() -> None:
+    from profond.data.registry import DataOptions, load_dataset
+    from profond.labs import multitask_learning as mt
+
+    config = mt.Config(labelled=10)
+    data = load_dataset("digits", DataOptions(limit=60))
+    parity = mt.arm_data(data, mt.ARMS[1], config, seed=0)
+    assert parity.y_train.shape == (len(data.y_train), 2)
+    assert (parity.y_train[10:, 0] == mt.UNLABELLED).all()
+    assert torch.equal(parity.y_train[:10, 0], data.y_train[:10])
+    assert torch.equal(parity.y_train[:, 1], data.y_train % 2)
+    task = mt.multitask_task(config)(parity)
+    model = mt.multitask_model(config, seed=0, aux=True)
+    loss = task.training_step(model, parity.x_train[20:30], parity.y_train[20:30])
+    assert torch.isfinite(loss) and loss > 0  # only the auxiliary loss, no NaN

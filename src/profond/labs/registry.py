@@ -43,6 +43,7 @@ LAB_MODULES: tuple[str, ...] = (
     "generative_metrics",
     "unet_skip_ablation",
     "self_supervised_pretext",
+    "multitask_learning",
 )
 
 
