@@ -260,3 +260,28 @@ def test_multitask_targets_and_a_batch_without_class_labels() -> None:
     model = mt.multitask_model(config, seed=0, aux=True)
     loss = task.training_step(model, parity.x_train[20:30], parity.y_train[20:30])
     assert torch.isfinite(loss) and loss > 0  # only the auxiliary loss, no NaN
+
+
+def test_dropout_masks_follow_their_scheme() -> None:
+    from profond.labs.recurrent_dropout import Config, dropout_lstm
+
+    config = Config(hidden=8, p=0.5)
+    x = torch.rand(4, 6, 2)
+    for scheme in (
+        "none",
+        "output only",
+        "hidden, new mask each step",
+        "hidden, one mask per sequence",
+    ):
+        model = dropout_lstm(scheme, config, seed=0)
+        assert model(x).shape == (4, 1)
+        model.eval()
+        torch.testing.assert_close(model(x), model(x))  # no dropout at evaluation
+    # one mask per sequence: the same hidden units are silenced at every step
+    model = dropout_lstm("hidden, one mask per sequence", config, seed=0).train()
+    seen = []
+    model.cell.register_forward_hook(lambda m, i, o: seen.append(i[1][0].clone()))
+    torch.manual_seed(1)
+    model(x)
+    zeros = [(h == 0) for h in seen[1:]]  # states fed back after the first step
+    assert all(torch.equal(z, zeros[0]) for z in zeros) and zeros[0].any()

@@ -44,6 +44,7 @@ LAB_MODULES: tuple[str, ...] = (
     "unet_skip_ablation",
     "self_supervised_pretext",
     "multitask_learning",
+    "recurrent_dropout",
 )
 
 
