@@ -12,11 +12,12 @@ rate is tuned on the validation split.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
 
-MODELS = {
+MODELS: dict[str, dict[str, Any]] = {
     # about 52 k parameters each: conv 8-16 + dense 64 vs one hidden layer of 64 units
     "cnn": {"channels": (8, 16), "hidden_size": 64, "dropout": 0.0},
     "mlp": {"hidden_sizes": (64,), "dropout": 0.0},

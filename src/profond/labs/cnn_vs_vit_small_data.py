@@ -11,11 +11,12 @@ its learning rate tuned on the validation split of the small subset, and compare
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
 
-MODELS = {
+MODELS: dict[str, dict[str, Any]] = {
     "cnn": {"channels": (8, 16), "hidden_size": 64, "dropout": 0.0},
     "vit": {"d_model": 48, "num_heads": 4, "num_layers": 2, "dim_feedforward": 96, "dropout": 0.0},
 }

@@ -165,6 +165,7 @@ def batchnorm_facts(seed: int) -> dict:
 
     torch.manual_seed(seed)
     bn = nn.BatchNorm2d(16)
+    assert bn.running_mean is not None and bn.running_var is not None  # tracked by default
     params_before = [p.detach().clone() for p in bn.parameters()]
     stats_before = bn.running_mean.clone()
     bn.train()
@@ -190,6 +191,7 @@ def receptive_fields(c: Config, seed: int) -> list[int]:
         net = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(depth)])
         x = torch.randn(1, 1, 31, 31, requires_grad=True)
         net(x)[0, 0, 15, 15].backward()
+        assert x.grad is not None
         cols = (x.grad[0, 0].abs().sum(0) > 0).nonzero().flatten()
         widths.append(int(cols.max() - cols.min() + 1))
     return widths
@@ -264,6 +266,7 @@ def _plot(c: Config, seed: int, ctx: LabContext):
         net = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(depth)])
         x = torch.randn(1, 1, 15, 15, requires_grad=True)
         net(x)[0, 0, 7, 7].backward()
+        assert x.grad is not None
         ax.imshow((x.grad[0, 0] != 0).float().numpy(), cmap="Blues", vmin=0, vmax=1)
         ax.set_title(f"{depth} layer{'s' if depth > 1 else ''}: {2 * depth + 1}x{2 * depth + 1}")
         ax.set_xticks([])

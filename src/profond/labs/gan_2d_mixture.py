@@ -13,6 +13,7 @@ discriminator has been trained to win.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
@@ -105,7 +106,7 @@ def train_arm(pack: int, c: Config, seed: int, data) -> dict:
         optimizer="adam", lr=c.lr, epochs=c.epochs, batch_size=c.batch_size,
     )  # fmt: skip
     run = train(setting, data, seed)
-    gan = run.model
+    gan: Any = run.model  # a PointGAN
     generator = torch.Generator().manual_seed(10_000 + seed)
     samples = data.preprocessing.invert(gan.sample(c.samples, generator)).numpy()
     extra = data.extra

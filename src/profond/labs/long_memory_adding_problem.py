@@ -128,7 +128,8 @@ def run_model(model: str, c: Config, seed: int) -> dict[str, list[float]]:
 
 def largest_solved(run: dict[str, list[float]], threshold: float) -> int:
     """The longest lag with a test MSE below ``threshold`` (0 if none)."""
-    return max([lag for lag, mse in zip(run["lag"], run["mse"], strict=True) if mse < threshold], default=0)  # fmt: skip
+    solved = [lag for lag, mse in zip(run["lag"], run["mse"], strict=True) if mse < threshold]
+    return int(max(solved, default=0))  # fmt: skip
 
 
 def parameter_ratio(hidden: int, inputs: int = 2) -> float:

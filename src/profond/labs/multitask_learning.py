@@ -11,6 +11,8 @@ minimises the sum of both cross-entropies (the main one over the labelled images
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
@@ -121,6 +123,10 @@ def arm_data(data, arm: str, c: Config, seed: int):
     return dataclasses.replace(data, y_train=torch.stack([main, aux], dim=1))
 
 
+def _factory(c: Config, aux: bool, data: Any, seed: int) -> Any:
+    return multitask_model(c, seed, aux)
+
+
 def experiment(ctx: LabContext) -> Outcome:
     from profond.labs.small_train import Setting, digits, train
 
@@ -133,7 +139,7 @@ def experiment(ctx: LabContext) -> Outcome:
     for seed in ctx.seeds:
         for arm in ARMS:
             run = train(setting, arm_data(data, arm, c, seed), seed, task=task,
-                        model=lambda d, s, a=arm: multitask_model(c, s, a != ARMS[0]))  # fmt: skip
+                        model=partial(_factory, c, arm != ARMS[0]))  # fmt: skip
             acc[arm].append(run.test["test_accuracy"])
     base, related, unrelated = acc[ARMS[0]], acc[ARMS[1]], acc[ARMS[2]]
     verdicts = [

@@ -14,6 +14,7 @@ sinusoidal model, trained on 8 tokens, is then tested on 16.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
@@ -121,7 +122,7 @@ def make_model(positional: str, c: Config, seed: int):
     )  # fmt: skip
     model = TransformerClassifier(config)
     if positional == "none":
-        model.positional = nn.Identity()
+        setattr(model, "positional", nn.Identity())  # noqa: B010  (the attribute is typed)
     return model
 
 
@@ -137,7 +138,7 @@ def permutation_error(c: Config, seed: int) -> float:
     return float((encoded_perm - encoded[:, perm]).abs().max())
 
 
-def train_arm(positional: str, c: Config, seed: int, data) -> dict[str, float]:
+def train_arm(positional: str, c: Config, seed: int, data) -> dict[str, Any]:
     import torch
 
     from profond.labs.small_train import Setting, train
@@ -155,7 +156,7 @@ def experiment(ctx: LabContext) -> Outcome:
     c: Config = ctx.config
     claims = _claims(c)
     errors = [permutation_error(c, s) for s in ctx.seeds]
-    runs = {arm: [] for arm in ARMS}
+    runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
     for seed in ctx.seeds:
         data = bundle(c, seed)
         for arm in ARMS:

@@ -12,6 +12,8 @@ hidden state with a new mask at every step, and on the hidden state with one mas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
@@ -100,6 +102,10 @@ def dropout_lstm(scheme: str, c: Config, seed: int):
     return DropoutLSTM()
 
 
+def _factory(scheme: str, c: Config, data: Any, seed: int) -> Any:
+    return dropout_lstm(scheme, c, seed)
+
+
 def experiment(ctx: LabContext) -> Outcome:
     from profond.data.registry import DataOptions, load_dataset
     from profond.labs.small_train import Setting, train
@@ -114,7 +120,7 @@ def experiment(ctx: LabContext) -> Outcome:
         data = load_dataset("adding", DataOptions(seed=seed, window=c.lag, limit=c.train_size))
         for scheme in SCHEMES:
             run = train(setting, data, seed, task=RegressionTask,
-                        model=lambda d, s, sc=scheme: dropout_lstm(sc, c, s))  # fmt: skip
+                        model=partial(_factory, scheme, c))  # fmt: skip
             mse[scheme].append(run.test.get("test_loss", float("inf")))
             curves[scheme].append(run.history.get("val_loss", []))
     none, io, naive, fixed = (mse[s] for s in SCHEMES)
