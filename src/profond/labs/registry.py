@@ -16,6 +16,7 @@ LAB_MODULES: tuple[str, ...] = (
     "bias_role",
     "activation_gradients",
     "adam_vs_sgd",
+    "batch_size",
 )
 
 
