@@ -17,6 +17,7 @@ LAB_MODULES: tuple[str, ...] = (
     "activation_gradients",
     "adam_vs_sgd",
     "batch_size",
+    "double_descent",
 )
 
 
