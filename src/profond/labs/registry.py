@@ -18,6 +18,7 @@ LAB_MODULES: tuple[str, ...] = (
     "adam_vs_sgd",
     "batch_size",
     "double_descent",
+    "dropout_claims",
 )
 
 
