@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from profond.labs import sweeps
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import compare, decide, fmt_seeds
 
@@ -64,13 +65,14 @@ CLAIMS = (
 
 def _scaled_task(factor: float):
     """A classification task whose training loss (so every gradient) is multiplied by ``factor``."""
-    from profond.train.tasks.classification import ClassificationTask
 
-    class Scaled(ClassificationTask):
-        def training_step(self, model, x, y):
-            return factor * super().training_step(model, x, y)
+    def make(data):
+        task = sweeps.lean_task(data)
+        step = task.training_step
+        task.training_step = lambda model, x, y: factor * step(model, x, y)
+        return task
 
-    return Scaled
+    return make
 
 
 def _weights_change(setting, data, seed: int, factor: float) -> float:
@@ -79,7 +81,7 @@ def _weights_change(setting, data, seed: int, factor: float) -> float:
 
     from profond.labs import small_train as st
 
-    plain = st.train(setting, data, seed).model
+    plain = st.train(setting, data, seed, task=sweeps.lean_task).model
     run = st.train(setting, data, seed, task=_scaled_task(factor))
     if run.diverged:
         return float("inf")
@@ -93,13 +95,14 @@ def _seed(config: Config, data, seed: int) -> dict:
     import numpy as np
 
     from profond.labs import small_train as st
-    from profond.labs import sweeps
 
     base = st.Setting(model_options={"hidden_sizes": config.hidden_sizes, "dropout": 0.0},
                       epochs=config.epochs, batch_size=config.batch_size)  # fmt: skip
     out: dict = {}
     for name in OPTIMIZERS:
-        runs = sweeps.grid_runs(base.but(optimizer=name), data, seed, config.lr_grid)
+        runs = sweeps.grid_runs(
+            base.but(optimizer=name), data, seed, config.lr_grid, task=sweeps.lean_task
+        )
         errors = [sweeps.val_error(r) for r in runs]
         best = runs[sweeps.best_index(runs)]
         out[name] = {

@@ -15,6 +15,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from profond.labs import sweeps
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import compare, decide, fmt_seeds
 from profond.train.callbacks import Callback
@@ -141,12 +142,17 @@ def _per_sample_seconds(setting, data, seed: int, batch: int, epochs: int) -> fl
     from profond.labs import small_train as st
 
     timer = _StepTimer()
-    st.train(setting.but(batch_size=batch, epochs=epochs), data, seed, callbacks=[timer])
+    st.train(
+        setting.but(batch_size=batch, epochs=epochs),
+        data,
+        seed,
+        callbacks=[timer],
+        task=sweeps.lean_task,
+    )
     return statistics.median(timer.gaps()) / batch
 
 
 def _timing(c: Config, base, data, seed: int) -> dict:
-    from profond.labs import sweeps
 
     wide = base.but(model_options={"hidden_sizes": (c.timing_width, c.timing_width)}, lr=0.01)
     out = {f"b{b}": _per_sample_seconds(wide, data, seed, b, c.timing_epochs) for b in (63, 64, 65)}
@@ -166,14 +172,20 @@ def experiment(ctx: LabContext) -> Outcome:
     counts = []
     for seed in ctx.seeds:
         counter = _StepCounter()
-        st.train(base.but(batch_size=16, epochs=1), data, seed, callbacks=[counter])
+        st.train(
+            base.but(batch_size=16, epochs=1),
+            data,
+            seed,
+            callbacks=[counter],
+            task=sweeps.lean_task,
+        )
         counts.append(counter.steps)
     noise = [_gradient_noise(c, base, data, s) for s in ctx.seeds]
     timing = [_timing(c, base, data, s) for s in ctx.seeds]
-    shared = {b: st.over_seeds(base.but(batch_size=b, lr=c.shared_lr, epochs=c.shared_epochs), data, ctx.seeds) for b in (c.small, c.large)}  # fmt: skip
+    shared = {b: st.over_seeds(base.but(batch_size=b, lr=c.shared_lr, epochs=c.shared_epochs), data, ctx.seeds, task=sweeps.lean_task) for b in (c.small, c.large)}  # fmt: skip
     tuned, tuned_lr = {}, {}
     for b, epochs in ((c.small, c.small_epochs), (c.large, c.small_epochs * c.large // c.small)):
-        t, runs = st.tuned_over_seeds(base.but(batch_size=b, epochs=epochs), data, ctx.seeds, c.lr_grid, metric="val_error")  # fmt: skip
+        t, runs = st.tuned_over_seeds(base.but(batch_size=b, epochs=epochs), data, ctx.seeds, c.lr_grid, metric="val_error", task=sweeps.lean_task)  # fmt: skip
         tuned[b], tuned_lr[b] = runs, t.lr
     acc = {k: {b: [r.test.get("test_accuracy", 0.0) for r in rs] for b, rs in v.items()} for k, v in (("shared", shared), ("tuned", tuned))}  # fmt: skip
     gaps = {k: compare(v[c.small], v[c.large], margin=c.gap_margin) for k, v in acc.items()}

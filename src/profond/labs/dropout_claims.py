@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from profond.labs import sweeps
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import compare, decide, fmt_seeds
 
@@ -110,8 +111,6 @@ def _ablated_loss(model, data, c: Config, seed: int) -> float:
     import torch
     from torch import nn
 
-    from profond.labs import sweeps
-
     generator = torch.Generator().manual_seed(seed)
     twin = _without_dropout(model)
     clean = sweeps.accuracy(twin, data.x_test, data.y_test)
@@ -139,17 +138,24 @@ def _width_after(model, activation) -> int:
 
 def _arms(c: Config, data, seeds, width: int, epochs: int, n: int | None) -> dict:
     from profond.labs import small_train as st
-    from profond.labs import sweeps
 
     out = {}
     for p in (0.0, c.p):
         setting = st.Setting(optimizer="adam", epochs=epochs,
                              model_options={"hidden_sizes": (width, width), "dropout": p})  # fmt: skip
         first = sweeps.subset(data, n, seeds[0]) if n else data
-        lr = st.tune_lr(setting, first, c.lr_grid, seed=seeds[0], metric="val_error").lr
+        lr = st.tune_lr(
+            setting, first, c.lr_grid, seed=seeds[0], metric="val_error", task=sweeps.lean_task
+        ).lr
         # each seed draws its own training subset (the same for both arms) at the tuned lr
         runs = [
-            st.train(setting.but(lr=lr), sweeps.subset(data, n, s) if n else data, s) for s in seeds
+            st.train(
+                setting.but(lr=lr),
+                sweeps.subset(data, n, s) if n else data,
+                s,
+                task=sweeps.lean_task,
+            )
+            for s in seeds
         ]
         lrs = [lr] * len(seeds)
         out[p] = {"runs": runs, "lr": lrs, "acc": [r.test["test_accuracy"] for r in runs]}
