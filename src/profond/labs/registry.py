@@ -19,6 +19,7 @@ LAB_MODULES: tuple[str, ...] = (
     "batch_size",
     "double_descent",
     "dropout_claims",
+    "weight_decay_l1_l2",
 )
 
 
