@@ -17,6 +17,7 @@ LAB_MODULES: tuple[str, ...] = (
     "activation_gradients",
     "adam_vs_sgd",
     "batch_size",
+    "momentum_ill_conditioned",
     "double_descent",
     "dropout_claims",
     "weight_decay_l1_l2",
