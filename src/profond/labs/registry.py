@@ -21,6 +21,7 @@ LAB_MODULES: tuple[str, ...] = (
     "double_descent",
     "dropout_claims",
     "weight_decay_l1_l2",
+    "random_labels_memorization",
 )
 
 

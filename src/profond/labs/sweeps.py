@@ -119,3 +119,21 @@ def lean_task(data: DataBundle) -> Any:
             }
 
     return LeanClassification(data)
+
+
+def accuracy_probe(x: torch.Tensor, y: torch.Tensor) -> Any:
+    """A trainer callback recording the model's accuracy on ``(x, y)`` after every epoch.
+
+    Read ``probe.values`` (one float per epoch). Use it for the training split (with the labels
+    the model was trained on) or any other labelled subset.
+    """
+    from profond.train.callbacks import Callback
+
+    class AccuracyProbe(Callback):
+        def __init__(self) -> None:
+            self.values: list[float] = []
+
+        def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+            self.values.append(accuracy(trainer.model, x, y))
+
+    return AccuracyProbe()
