@@ -18,6 +18,7 @@ LAB_MODULES: tuple[str, ...] = (
     "adam_vs_sgd",
     "batch_size",
     "momentum_ill_conditioned",
+    "input_scaling",
     "double_descent",
     "dropout_claims",
     "weight_decay_l1_l2",
