@@ -21,6 +21,7 @@ LAB_MODULES: tuple[str, ...] = (
     "input_scaling",
     "double_descent",
     "dropout_claims",
+    "early_stopping_label_noise",
     "weight_decay_l1_l2",
     "random_labels_memorization",
 )
