@@ -15,6 +15,7 @@ LAB_MODULES: tuple[str, ...] = (
     "xor_and_linearity",
     "bias_role",
     "activation_gradients",
+    "learning_rate_range_warmup",
     "adam_vs_sgd",
     "batch_size",
     "momentum_ill_conditioned",
