@@ -20,6 +20,7 @@ LAB_MODULES: tuple[str, ...] = (
     "batch_size",
     "momentum_ill_conditioned",
     "input_scaling",
+    "random_vs_grid_search",
     "double_descent",
     "dropout_claims",
     "early_stopping_label_noise",
