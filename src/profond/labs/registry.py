@@ -25,6 +25,7 @@ LAB_MODULES: tuple[str, ...] = (
     "dropout_claims",
     "early_stopping_label_noise",
     "weight_decay_l1_l2",
+    "data_augmentation",
     "evaluation_protocol",
     "classical_vs_deep_small_data",
     "random_labels_memorization",
