@@ -56,18 +56,18 @@ def test_bad_input_gets_one_clear_error_and_loses_nothing(tmp_path, capsys):
 def test_a_lab_run_is_an_mlflow_run_with_verdict_tags(tmp_path):
     from profond.track.store import client
 
-    result = run_lab("activation_gradients", tmp_path / "run", 0, Console(quiet=True), seeds=2)
+    result = run_lab("backprop_worked_example", tmp_path / "run", 0, Console(quiet=True), seeds=2)
     assert result.run_id is not None
     run = client().get_run(result.run_id)
     for verdict in result.verdicts:
         assert run.data.tags[f"verdict.{verdict.claim.id}"] == verdict.status
     assert run.data.params["mode"] == "fast" and run.data.params["seed_list"] == "0,1"
-    assert run.data.metrics["sigmoid_vanishes.delta_ratio.1"] == verdict_number(result)
+    assert run.data.metrics["backprop_is_chain_rule.max_relative_error.1"] == verdict_number(result)
     artifacts = [a.path for a in client().list_artifacts(result.run_id, "figures")]
-    assert artifacts == ["figures/gradient_norms.png"]
+    assert artifacts == ["figures/backprop_checks.png"]
     doc = json.loads((tmp_path / "run" / "results.json").read_text())
     assert doc["mlflow_run_id"] == result.run_id and doc["seeds"] == [0, 1]
 
 
 def verdict_number(result):
-    return result.verdicts[0].measured["delta_ratio"][1]
+    return result.verdicts[1].measured["max_relative_error"][1]

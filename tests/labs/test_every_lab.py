@@ -13,7 +13,7 @@ from profond.labs.protocol import over_seeds
 from profond.labs.registry import get_lab, lab_names
 
 FAST_BUDGET_S = 60.0
-SMOKE = ("activation_gradients", "adam_vs_sgd")
+SMOKE = ("activation_gradients", "backprop_worked_example")
 
 
 def _params():

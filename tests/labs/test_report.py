@@ -71,3 +71,19 @@ def test_report_without_results_is_a_clear_error(tmp_path):
     with pytest.raises(ProfondError, match="no lab results under"):
         write_report(tmp_path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_run_all_prints_a_summary_and_the_report_covers_every_lab(tmp_path, monkeypatch, capsys):
+    from profond.cli import main
+    from profond.labs import registry
+
+    labs = {"holding_lab": _lab("holding_lab", 2.0), "failing_lab": _lab("failing_lab", 10.0)}
+    monkeypatch.setattr(registry, "lab_names", lambda: list(labs))
+    monkeypatch.setattr(registry, "get_lab", labs.__getitem__)
+    assert main(["lab", "run", "--all", "--no-track", "--out", str(tmp_path / "all")]) == 0
+    out = capsys.readouterr().out
+    assert "[1/2] holding_lab" in out and "[2/2] failing_lab" in out
+    assert "2 labs in" in out and "does not hold" in out
+    assert main(["lab", "report", "--from", str(tmp_path / "all"), "--out", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="holding_lab"' in page and 'id="failing_lab"' in page

@@ -65,6 +65,7 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps([lab.describe() for lab in labs], indent=2, ensure_ascii=False))
         return 0
     table = Table("name", "claims", "answers", "quiz")
+    table.columns[2].max_width = 16  # ids wrap; the claims get the room
     for lab in labs:
         claims = "\n".join(f"• {c.text}" for c in lab.claims)
         table.add_row(lab.name, claims, " ".join(lab.answers), "yes" if lab.fast else "")

@@ -153,7 +153,8 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman rank correlation (no ties correction needed for distinct values)."""
     from scipy.stats import spearmanr
 
-    return float(spearmanr(x, y).statistic)
+    # rounded: float noise must not turn an exact -0.8 into -0.7999999999999999
+    return round(float(spearmanr(x, y).statistic), 10)
 
 
 def log_slope(x: Sequence[float], y: Sequence[float]) -> float:

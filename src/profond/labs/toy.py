@@ -73,7 +73,8 @@ def regression_bundle(
 
     val = val if val is not None else (train[0][:0], train[1][:0])
     t = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in (*train, *val, *test)]
-    ys = [y.reshape(len(y), -1) for y in (t[1], t[3], t[5])]
+    width = int(np.prod(np.shape(train[1])[1:]))  # targets become (N, width), width ≥ 1
+    ys = [y.reshape(len(y), width) for y in (t[1], t[3], t[5])]
     return DataBundle(name, "regression", t[0], ys[0], t[2], ys[1], t[4], ys[2],
                       tuple(train[0].shape[1:]))  # fmt: skip
 

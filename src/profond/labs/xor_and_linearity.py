@@ -217,5 +217,5 @@ LAB = Lab(
         "feature engineering",
     ),  # fmt: skip
     answers=("Q1", "Q4", "Q59", "C24", "C32", "C34", "C37", "C39"),
-    fast=True,
+    fast=False,
 )
