@@ -146,7 +146,8 @@ def experiment(ctx: LabContext) -> Outcome:
                "test": {o: arm(o, "test") for o in OPTIMIZERS}, "train_minus_test": train_test},
                summary=f"test accuracy momentum {fmt_seeds(gap.a)} vs Adam {fmt_seeds(gap.b)} "
                f"(plain SGD {fmt_seeds(arm('sgd', 'test'))}); mean difference "
-               f"{gap.mean_diff:+.4f}, counts beyond {gap.threshold:.4f}"),
+               f"{gap.mean_diff:+.4f}, counts beyond {gap.threshold:.4f}; train − test gap: momentum "
+               f"{fmt_seeds(train_test['momentum'])}, Adam {fmt_seeds(train_test['adam'])}"),
         decide(CLAIMS[2], [a >= max(s, m) for a, s, m in zip(widths["adam"], widths["sgd"], widths["momentum"], strict=True)],
                {"width_decades": widths, "val_errors": {o: arm(o, "val_errors") for o in OPTIMIZERS}},
                summary="good-lr range in decades: " + "; ".join(
