@@ -25,6 +25,14 @@ LAB_MODULES: tuple[str, ...] = (
     "depth_vs_width",
     "batchnorm_claims",
     "adam_vs_sgd",
+    "adversarial_fgsm",
+    "transfer_learning_layers",
+    "distillation",
+    "pruning_quantization",
+    "catastrophic_forgetting",
+    "covariate_shift_drift",
+    "imbalance_metrics_calibration",
+    "missing_values",
 )
 
 
