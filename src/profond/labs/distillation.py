@@ -92,7 +92,8 @@ def experiment(ctx: LabContext) -> Outcome:
                          model_options={"hidden_sizes": c.student_hidden, "dropout": 0.0})  # fmt: skip
     teachers = [st.train(teacher_setting, data, s).model for s in ctx.seeds]
     hard_tuned, hard = st.tuned_over_seeds(student, data, ctx.seeds, c.lr_grid)
-    kd, kd_lrs, omitted = [], [], []
+    kd, omitted = [], []
+    kd_lrs: list[float] = []
     hidden = _without(data, c.omitted_class)
     for seed, teacher in zip(ctx.seeds, teachers, strict=True):
 

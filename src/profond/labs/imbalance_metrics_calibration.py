@@ -90,8 +90,8 @@ def _imbalance_arm(c: Config, data, seed: int, weights: str | None) -> dict:
     model = st.train(setting, skewed, seed).model
     probs, y = _probs(model, data.x_test), data.y_test.numpy()
     recalls = _recalls(probs, y, data.num_classes)
-    prior = class_counts(skewed.y_train, data.num_classes).double()
-    prior = (prior / prior.sum()).numpy()
+    counts = class_counts(skewed.y_train, data.num_classes).double()
+    prior = (counts / counts.sum()).numpy()
     ap = [v["average_precision"] for v in precision_recall_data(probs, y).values()]
     return {"recalls": recalls, "prior_accuracy": float(np.dot(prior, recalls)),
             "rare_recall": float(np.mean([recalls[k] for k in RARE])), "mean_ap": float(np.mean(ap))}  # fmt: skip
