@@ -2,7 +2,7 @@
 
 Two modes:
 
-- ``dynamic``: the weights of ``Linear``/``LSTM``/``GRU`` layers are stored as int8; activations
+- ``dynamic``: the weights of ``Linear`` layers are stored as int8; activations
   are quantized on the fly, batch by batch. Any model, no calibration data; convolutions stay
   float32.
 - ``static``: weights *and* activations are int8, with activation ranges measured beforehand on
@@ -38,7 +38,8 @@ STATIC_CHAINS: dict[str, tuple[str, ...]] = {
     "cnn": ("blocks", "dense", "dropout", "head"),
     "mlp": ("body", "head"),
 }
-DYNAMIC_TYPES = {nn.Linear, nn.LSTM, nn.GRU}
+# LSTM/GRU would quantize too, but their packed weights do not load with weights_only=True
+DYNAMIC_TYPES = {nn.Linear}
 # loading int8 tensors goes through a storage API torch marks as deprecated; nothing to act on
 warnings.filterwarnings("ignore", message="TypedStorage is deprecated")
 _FUSABLE = (
