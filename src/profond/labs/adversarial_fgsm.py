@@ -111,6 +111,8 @@ def experiment(ctx: LabContext) -> Outcome:
                                  model_options={"hidden_sizes": hidden, "dropout": 0.0})  # fmt: skip
             model = st.train(setting, data, seed).model
             curves[arm].append(_accuracies(model, x, y, c.eps_grid))
+            if arm == "mlp" and seed == ctx.seeds[0]:
+                examples = _examples(model, data, c.eps, ctx)
         error, bound = _gap_shift_error(model, x, y, c.eps)
         errors.append(error)
         bounds.append(bound)
@@ -135,7 +137,15 @@ def experiment(ctx: LabContext) -> Outcome:
                summary=f"linear model under FGSM ε={c.eps:g}: {fmt_seeds([cv[index] for cv in lin])}; "
                f"logit-gap change vs δ·(w_j − w_y): worst relative error {fmt_seeds(errors)} "
                f"(largest ε·‖w_i − w_j‖₁ {fmt_seeds(bounds)})"),
-    ], [figure])  # fmt: skip
+    ], [figure, examples])  # fmt: skip
+
+
+def _examples(model, data, eps: float, ctx: LabContext):
+    """Clean and adversarial test images side by side (profond.robust's figure)."""
+    from profond.robust.report import examples_figure
+
+    return examples_figure(model, data.x_test, data.y_test, "fgsm", eps, list(data.classes),
+                           ctx.path("adversarial_examples.png"), {"bounds": (0.0, 1.0)})  # fmt: skip
 
 
 def _plot(curves, c: Config, ctx: LabContext):
