@@ -38,6 +38,14 @@ LAB_MODULES: tuple[str, ...] = (
     "data_augmentation",
     "evaluation_protocol",
     "classical_vs_deep_small_data",
+    "adversarial_fgsm",
+    "transfer_learning_layers",
+    "distillation",
+    "pruning_quantization",
+    "catastrophic_forgetting",
+    "covariate_shift_drift",
+    "imbalance_metrics_calibration",
+    "missing_values",
 )
 
 
