@@ -21,6 +21,8 @@ PLUGGED_COMMANDS = (
     ("profond.compress.commands", "add_export_parser"),
     ("profond.study.commands", "add_study_parser"),
     ("profond.labs.commands", "add_lab_parser"),
+    ("profond.commands.compress", "add_parser"),
+    ("profond.commands.attack", "add_parser"),
 )
 
 

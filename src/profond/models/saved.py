@@ -87,7 +87,12 @@ def save_model(folder: str | Path, model: nn.Module, card: ModelCard) -> Path:
     """Write ``model.json`` and ``weights.pt`` into ``folder`` (atomically, each)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}
+    # kept as returned (its ``_metadata`` holds each module's format version, which int8 layers
+    # read back); int8 layers also store dtypes and tuples, saved unchanged
+    state = unwrap(model).state_dict()
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor):
+            state[key] = value.detach().cpu()
     atomic_write(folder / "weights.pt", lambda tmp: torch.save(state, tmp))
     atomic_write_text(folder / "model.json", json.dumps(asdict(card), indent=2, default=float))
     return folder
@@ -106,6 +111,10 @@ def load_model(folder: str | Path) -> LoadedModel:
     except (json.JSONDecodeError, TypeError) as exc:
         raise ProfondError(f"{card_path} is not a valid model card: {exc}") from None
     model = build_model(card.family, card.config)
+    if card.extra.get("compression", {}).get("int8"):  # an int8 model: rebuild its structure
+        from profond.compress.quantize import rebuild_quantized
+
+        model = rebuild_quantized(model, card.family, card.extra["compression"]["int8"])
     try:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
