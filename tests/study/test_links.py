@@ -11,4 +11,4 @@ def test_cards_link_to_labs_by_whole_keyword():
         "activation_gradients"
     ]
     assert names("Compare ADAM and SGD") == ["adam_vs_sgd"]
-    assert names("An adamant stance on convolution") == []
+    assert names("An adamant stance on the matter") == []

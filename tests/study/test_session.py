@@ -104,7 +104,7 @@ def test_with_labs_offers_and_runs_the_linked_fast_lab(tmp_path):
     child.sendline("3")
     child.expect(r"run lab adam_vs_sgd now\? \[y/N\]")
     child.sendline("y")
-    child.expect("PASS", timeout=120)
+    child.expect("HOLDS", timeout=120)
     child.expect("nothing more to study now")
     child.expect(pexpect.EOF)
     assert list((tmp_path / "labs" / "adam_vs_sgd").glob("*/results.json"))

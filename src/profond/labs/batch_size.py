@@ -242,6 +242,6 @@ LAB = Lab(
     config=CONFIG,
     faithful=FAITHFUL,
     experiment=experiment,
-    keywords=("batch", "mini-batch", "taille de batch", "batch size", "sgd", "puissance de 2"),
+    keywords=("batch", "mini-batch", "taille de batch", "batch size", "puissance de 2"),
     answers=("Q33", "Q36", "C11", "C13", "C14", "C19", "C20", "C21", "C22"),
 )

@@ -9,6 +9,7 @@ next card one index probe whatever the size of the bank.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,7 @@ class StudyStore:
         try:
             # A generous busy timeout: concurrent commands queue on the write lock, not fail.
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal()
             self._db.execute("PRAGMA foreign_keys=ON")
             with self._transaction():
                 self._create_schema()
@@ -140,6 +141,19 @@ class StudyStore:
             raise ProfondError(
                 f"cannot open the study database {self.path}: {error}; move it away to start afresh"
             ) from None
+
+    def _enable_wal(self, timeout_s: float = 30.0) -> None:
+        """Switch to write-ahead logging. The switch needs the database to itself, and SQLite
+        answers "locked" at once (no busy wait) while another process opens a new file: retry."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _create_schema(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
