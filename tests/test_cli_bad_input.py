@@ -103,7 +103,10 @@ CASES = [
     (["train", "--distributed", "-1"], "--distributed: must be a positive integer"),
     (["train", "--distributed", "0"], "--distributed: must be a positive integer"),
     (["train", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
-    (["train", "--val-fraction", "1.5", "--limit", "64"], "val_fraction must be a number in [0.0, 1.0)"),
+    (
+        ["train", "--val-fraction", "1.5", "--limit", "64"],
+        "val_fraction must be a number in [0.0, 1.0)",
+    ),
     (["train", "--momentum", "-1", "--limit", "64"], "momentum must be a number in [0, 1)"),
     (["train", "--clip-grad-norm", "0", "--limit", "64"], "clip_grad_norm must be positive"),
     # train: robustness, transfer, continual learning, imbalance
