@@ -151,10 +151,3 @@ def test_the_cli_takes_the_options_and_a_config_file_replays_them(tmp_path: Path
     assert second["metrics"] == first["metrics"]
     params = _params(second["run_id"])
     assert params["classes"] == "[0, 1, 2]" and params["resample"] == "balanced"
-
-
-def test_the_augmentations_of_the_cli_are_those_of_the_library():
-    from profond.commands.train import AUGMENTATIONS
-    from profond.data.augment import AUGMENTATIONS as LIBRARY
-
-    assert set(AUGMENTATIONS) == set(LIBRARY)

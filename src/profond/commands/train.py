@@ -16,6 +16,7 @@ from typing import Any
 from profond.commands.common import (
     TRACKING_URI_HELP,
     finite_float,
+    float_pair,
     non_empty,
     non_negative_int,
     one_of,
@@ -28,20 +29,6 @@ from profond.models.names import family_names
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine")
 NORMALIZATIONS = ("minmax", "standard", "none")
-AUGMENTATIONS = ("shift_flip", "shift")  # profond.data.augment (imports torch: not here)
-
-
-def betas_pair(text: str) -> list[float]:
-    """``0.9,0.999`` → ``[0.9, 0.999]``: two numbers in [0, 1)."""
-    try:
-        betas = [float(part) for part in text.split(",")]
-    except ValueError:
-        betas = []
-    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-        raise argparse.ArgumentTypeError(
-            f"expects two numbers in [0, 1) such as 0.9,0.999, got {text!r}"
-        )
-    return betas
 
 
 def class_ids(text: str) -> list[int]:
@@ -85,18 +72,19 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
         help="step schedule: decay factor (default: 0.1)")),
     ("training", "--warmup-epochs", dict(type=non_negative_int, help="default: 1")),
     ("training", "--clip-grad-norm", dict(type=finite_float, help="default: no clipping")),
-    ("training", "--explode-grad-norm", dict(type=finite_float, metavar="NORM",
-        help="a gradient norm above this stops training as diverged (default: 1e6)")),
     ("training", "--patience", dict(type=positive_int,
         help="early stopping patience in epochs (default: off; 20 for series)")),
-    ("training", "--no-restore-best", dict(action="store_const", const=False,
-        dest="restore_best", help="with early stopping, keep the last weights, not the best")),
-    ("training", "--betas", dict(type=betas_pair, metavar="B1,B2",
-        help="Adam/AdamW betas (default: torch's 0.9,0.999)")),
-    ("training", "--augment", dict(type=one_of("augmentation", AUGMENTATIONS),
-        help=f"image-batch augmentation: {', '.join(AUGMENTATIONS)} (default: none)")),
     ("training", "--class-weights", dict(type=one_of("class weighting", ("balanced",)),
         help="'balanced' for imbalanced data (default: none)")),
+    ("training", "--explode-grad-norm", dict(type=finite_float,
+        help="a gradient norm above this stops the run as diverged (default: 1e6)")),
+    ("training", "--no-restore-best", dict(action="store_const", const=False, dest="restore_best",
+        help="with --patience, keep the last weights instead of the best epoch's")),
+    ("training", "--betas", dict(type=float_pair, metavar="B1,B2",
+        help="Adam/AdamW/RMSprop betas (default: 0.9,0.999; 0.5,0.999 for the gan)")),
+    ("training", "--augment", dict(type=one_of("augmentation", ("shift_flip", "shift")),
+        help="augment image batches: shift_flip, shift (default: none; shift_flip for the "
+             "resnet)")),
     ("training", "--seed", dict(type=non_negative_int, help="default: 0")),
     ("training", "--device", dict(type=non_empty,
         help="auto (default), cpu, cuda, cuda:N, mps")),
