@@ -55,7 +55,7 @@ def test_calibration_and_precision_recall_are_computed_drawn_and_logged(
     for name in ("reliability.png", "precision_recall.png", "confusion_matrix.png"):
         assert (tmp_path / name).stat().st_size > 1000
     logged = {Path(f.path).name for f in client().list_artifacts(full.run_id, "evaluation")}
-    assert {"reliability.png", "precision_recall.png"} <= logged
+    assert {"reliability.png", "precision_recall.png"} <= logged and calibration["logged"]
     assert result["metrics"]["test_accuracy"] == pytest.approx(full.metrics["test_accuracy"])
 
 

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(target, json.dumps(result, indent=2))
         for path in sorted(args.out.iterdir()):
             print(f"wrote {path}", file=sys.stderr)
-        if result.get("calibration"):
+        if (result.get("calibration") or {}).get("logged"):
             print(f"logged the figures to run {run_id} under evaluation/", file=sys.stderr)
     if args.json:
         print_json(result)

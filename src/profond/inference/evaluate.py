@@ -83,7 +83,7 @@ def evaluate_run(
     if task.output_kind == "classes":
         result.update(_class_report(task, loaded.model, bundle, outdir))
         if outdir is not None:
-            _log_figures(run_id, uri, outdir)
+            result["calibration"]["logged"] = _log_figures(run_id, uri, outdir)
     return result
 
 
@@ -118,7 +118,7 @@ def _class_report(task: Any, model: Any, bundle: Any, outdir: Path | None) -> di
     }
 
 
-def _log_figures(run_id: str, uri: str | None, outdir: Path) -> None:
+def _log_figures(run_id: str, uri: str | None, outdir: Path) -> bool:
     """The PNG figures of ``outdir`` as artifacts of the run (a record: never fatal)."""
     import sys
 
@@ -129,3 +129,5 @@ def _log_figures(run_id: str, uri: str | None, outdir: Path) -> None:
             client(uri).log_artifact(run_id, str(path), EVALUATION_ARTIFACT)
     except Exception as exc:
         print(f"warning: the figures were not logged to the run ({exc})", file=sys.stderr)
+        return False
+    return True
