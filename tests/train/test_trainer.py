@@ -114,3 +114,18 @@ def test_checkpoint_resume_matches_an_uninterrupted_run(digits, tmp_path):
     )
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_keys_a_callback_adds_to_the_logs_reach_the_history(digits):
+    from profond.train.continual import GroupAccuracy
+
+    groups = {"low": [0, 1, 2, 3, 4], "high": [5, 6, 7, 8, 9]}
+    callback = GroupAccuracy(groups, digits.x_val, digits.y_val)
+    result = Trainer(TrainConfig(epochs=3, batch_size=64), callbacks=[callback]).fit(
+        _mlp(), ClassificationTask(digits), digits
+    )
+    low, high = result.history["val_low_accuracy"], result.history["val_high_accuracy"]
+    assert len(low) == len(high) == 3
+    # the two groups' accuracies bracket the overall one (a weighted mean of them)
+    for lo, hi, overall in zip(low, high, result.history["val_accuracy"], strict=True):
+        assert min(lo, hi) - 1e-6 <= overall <= max(lo, hi) + 1e-6

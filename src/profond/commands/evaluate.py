@@ -10,7 +10,9 @@ from profond.commands.common import add_run_ref, add_tracking_uri, output_folder
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "evaluate", help="metrics, per-class report and confusion matrix of a run on its test split"
+        "evaluate",
+        help="metrics, per-class report, confusion matrix, calibration (ECE) and precision-recall "
+        "of a run on its test split",
     )
     add_run_ref(p)
     p.add_argument("--out", type=output_folder, default=None, metavar="FOLDER",
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(target, json.dumps(result, indent=2))
         for path in sorted(args.out.iterdir()):
             print(f"wrote {path}", file=sys.stderr)
+        if (result.get("calibration") or {}).get("logged"):
+            print(f"logged the figures to run {run_id} under evaluation/", file=sys.stderr)
     if args.json:
         print_json(result)
     else:
@@ -80,6 +84,13 @@ def show(result: dict[str, Any]) -> None:
         for i, name in enumerate(result.get("classes") or []):
             table.add_row(str(name), *(_cell(values[i]) for values in per_class.values()))
         console.print(table)
+    calibration = result.get("calibration")
+    if calibration:
+        bins = len(calibration["reliability"]["count"])
+        console.print(f"  {'calibration error (ECE)':<26} {calibration['ece']:.4f}  ({bins} bins)")
+        console.print(
+            f"  {'mean average precision':<26} {calibration['mean_average_precision']:.4f}"
+        )
     if "confusion_matrix" in result:
         table = Table(title="confusion matrix (rows: true, columns: predicted)")
         table.add_column("")
@@ -91,4 +102,6 @@ def show(result: dict[str, Any]) -> None:
 
 
 def _cell(value: Any) -> str:
+    if value is None:  # e.g. the average precision of a class absent from the test split
+        return "-"
     return f"{value:.3f}" if isinstance(value, float) else str(value)

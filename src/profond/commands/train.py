@@ -30,6 +30,18 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine")
 NORMALIZATIONS = ("minmax", "standard", "none")
 
+
+def class_ids(text: str) -> list[int]:
+    """``0,1,2`` → ``[0, 1, 2]``: distinct class ids >= 0."""
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects class ids such as 0,1,2, got {text!r}") from None
+    if not ids or min(ids) < 0 or len(set(ids)) != len(ids):
+        raise argparse.ArgumentTypeError(f"expects distinct class ids >= 0, got {text!r}")
+    return ids
+
+
 # (group, flag, keyword arguments of add_argument). ``dest`` is the option's name in the run
 # spec and in a ``--config`` file. Help strings give the real defaults.
 OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -101,6 +113,26 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("data", "--horizon", dict(type=positive_int,
         help="forecasting: steps predicted (default: 1)")),
     ("data", "--max-len", dict(type=positive_int, help="text: tokens per sample (default: 64)")),
+    ("practice", "--adversarial", dict(type=one_of("adversarial attack", ("fgsm", "pgd")), metavar="fgsm|pgd",
+        help="train on FGSM or PGD examples as well as clean ones (default: off)")),
+    ("practice", "--adversarial-eps", dict(type=finite_float, metavar="EPS",
+        help="the attack's L-infinity radius, in input units (default: 0.1)")),
+    ("practice", "--init-from", dict(type=non_empty, metavar="RUN",
+        help="start from the matching weights of this run (transfer, continual learning)")),
+    ("practice", "--freeze", dict(type=non_empty, metavar="N|up-to-LAYER",
+        help="with --init-from: freeze the first N layers, or up to the named layer")),
+    ("practice", "--replay", dict(type=positive_int, metavar="N",
+        help="with --init-from: also train on N examples of the parent run's classes")),
+    ("practice", "--classes", dict(type=class_ids, metavar="IDS",
+        help="train on these classes only, e.g. 0,1,2,3,4 (default: all)")),
+    ("practice", "--imbalance-ratio", dict(type=finite_float, metavar="R",
+        help="skew the training split: largest class R times the smallest (default: off)")),
+    ("practice", "--resample", dict(type=one_of("resampling", ("balanced",)), metavar="balanced",
+        help="'balanced': draw the training split with every class equally likely")),
+    ("practice", "--loss", dict(type=one_of("loss", ("cross_entropy", "focal")), metavar="cross_entropy|focal",
+        help="cross_entropy (default) or focal (classification)")),
+    ("practice", "--focal-gamma", dict(type=finite_float, metavar="GAMMA",
+        help="the focal loss's gamma (default: 2)")),
     ("tracking", "--tracking-uri", dict(type=tracking_uri_arg, help=TRACKING_URI_HELP)),
     ("tracking", "--experiment", dict(type=non_empty,
         help="MLflow experiment name (default: profond)")),

@@ -44,9 +44,11 @@ def target_counts(
         raise ProfondError(
             f"unknown imbalance profile {profile!r}; choose one of: {', '.join(PROFILES)}"
         )
-    k = len(counts)
-    base = float(counts.min())
-    steps = torch.arange(k, dtype=torch.float64)
+    present = counts > 0  # classes absent (a class subset) take no part in the profile
+    k = int(present.sum())
+    base = float(counts[present].min()) if k else 0.0
+    steps = torch.zeros(len(counts), dtype=torch.float64)
+    steps[present] = torch.arange(k, dtype=torch.float64)
     if profile == "exponential":
         factor = imbalance_ratio ** (-steps / max(k - 1, 1))
     else:

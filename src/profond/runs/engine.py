@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from profond.data.bundle import DataBundle
     from profond.models.registry import ModelFamily
+    from profond.runs.practice import Prepared
     from profond.runs.resolved import ResolvedRun
     from profond.track.tracker import MLflowTracker
     from profond.train.callbacks import ProgressReporter
@@ -48,18 +49,22 @@ class Engine:
         resumable: whether an interrupted run can continue (``profond train --resume``).
         parameters: the model's number of trainable values (after construction).
         dist: the distributed context (single process unless launched by torchrun).
+        prepared: the data as the practice options left it, and the groups of classes.
     """
 
     name = "engine"
     resumable = False
 
-    def __init__(self, run: ResolvedRun, family: ModelFamily, bundle: DataBundle) -> None:
+    def __init__(self, run: ResolvedRun, family: ModelFamily, bundle: DataBundle,
+                 prepared: Prepared | None = None) -> None:  # fmt: skip
         from profond.models.registry import make_config
+        from profond.runs.practice import Prepared
         from profond.train.distributed import DistContext
 
         self.run = run
         self.family = family
         self.bundle = bundle
+        self.prepared = prepared or Prepared(bundle)  # the run's practice options, applied
         self.config = make_config(family, family.data_fields(bundle), run.model_options)
         self.parameters = 0
         self.dist: DistContext = DistContext()

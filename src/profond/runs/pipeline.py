@@ -20,6 +20,7 @@ from profond.runs.artifacts import (
     write_run_config,
 )
 from profond.runs.engine import Engine, FitContext, Trained
+from profond.runs.practice import prepare_data
 from profond.runs.resolved import ResolvedRun, resolve
 from profond.runs.spec import RunSpec
 
@@ -93,9 +94,12 @@ def _execute(run: ResolvedRun, stream: Any, resume_id: str | None) -> RunOutcome
     engine_class.check(run)
     if resume_id is not None and not engine_class.resumable:
         raise ProfondError(f"runs of the {run.engine} engine cannot be resumed; start a new run")
-    bundle = get_dataset(run.data).load(run.data_options)
-    engine = engine_class(run, get_family(run.model), bundle)
+    loaded = get_dataset(run.data).load(run.data_options)
+    prepared = prepare_data(run.practice, loaded, run.train.seed, run.tracking_uri)
+    engine = engine_class(run, get_family(run.model), prepared.bundle, prepared)
     reporter = ProgressReporter(stream or sys.stderr)
+    for line in prepared.notes:
+        reporter.print_line(line)
     try:
         if not engine.dist.is_main:  # other processes of a distributed run: train, no records
             with tempfile.TemporaryDirectory() as tmp:

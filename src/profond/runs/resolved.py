@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from profond.errors import ProfondError
+from profond.runs.practice import PracticeOptions, resolve_practice
 from profond.runs.spec import DATA_OPTIONS, ENGINES, TRAIN_OPTIONS, RunSpec
 
 DEFAULT_MODEL = "mlp"
@@ -29,6 +30,7 @@ class ResolvedRun:
     register_as: str | None = None
     log_mlflow_model: bool = True
     task: str = field(default="", compare=False)  # the family's task name
+    practice: PracticeOptions = field(default_factory=PracticeOptions)
 
     def to_options(self) -> dict[str, Any]:
         """The flat options (RunSpec's names) that replay this run through ``from_options``."""
@@ -41,12 +43,15 @@ class ResolvedRun:
             "model_options": dict(self.model_options),
             **{name: train[name] for name in TRAIN_OPTIONS},
             **{name: data[name] for name in DATA_OPTIONS},
+            **asdict(self.practice),
             "tracking_uri": self.tracking_uri,
             "experiment": self.experiment,
             "run_name": self.run_name,
             "register_as": self.register_as,
             "log_mlflow_model": self.log_mlflow_model,
         }
+        if options["classes"] is not None:
+            options["classes"] = list(options["classes"])
         if options["betas"] is not None:
             options["betas"] = list(options["betas"])
         return options
@@ -75,6 +80,7 @@ def resolve(spec: RunSpec) -> ResolvedRun:
             f"model {model!r} does not train on {dataset.task} data such as {data_name!r}; "
             f"it takes {', '.join(family.data_tasks)} data"
         )
+    practice = resolve_practice(given, family.task, engine)
     user_train = {k: v for k, v in given.items() if k in TRAIN_OPTIONS}
     train = TrainConfig(**{**dataset.train_defaults, **family.train_defaults, **user_train})
     user_data = {k: v for k, v in given.items() if k in DATA_OPTIONS}
@@ -92,4 +98,5 @@ def resolve(spec: RunSpec) -> ResolvedRun:
         register_as=spec.register_as,
         log_mlflow_model=True if spec.log_mlflow_model is None else spec.log_mlflow_model,
         task=family.task,
+        practice=practice,
     )

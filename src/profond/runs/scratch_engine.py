@@ -46,11 +46,12 @@ class ScratchEngine(Engine):
                 f"not {run.train.optimizer!r}"
             )
 
-    def __init__(self, run: ResolvedRun, family: ModelFamily, bundle: DataBundle) -> None:
+    def __init__(self, run: ResolvedRun, family: ModelFamily, bundle: DataBundle,
+                 prepared: Any = None) -> None:  # fmt: skip
         from profond.scratch.model import build_mlp
         from profond.scratch.optimizers import make_optimizer
 
-        super().__init__(run, family, bundle)
+        super().__init__(run, family, bundle, prepared)
         config, train = self.config, run.train
         if config.batch_norm:
             raise ProfondError("the scratch MLP has no batch norm option; drop --batch-norm")

@@ -29,6 +29,10 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     # which data (DataOptions; its seed is the run's seed)
     "val_fraction": (float,), "normalization": (str,), "data_dir": (str,), "limit": (int,),
     "download": (bool,), "window": (int,), "horizon": (int,), "max_len": (int,),
+    # practice: robustness, transfer, continual learning, imbalance
+    "adversarial": (str,), "adversarial_eps": (float,), "init_from": (str,), "freeze": (str, int),
+    "replay": (int,), "classes": (list, tuple, str), "imbalance_ratio": (float,),
+    "resample": (str,), "loss": (str,), "focal_gamma": (float,),
     # where it is tracked
     "tracking_uri": (str,), "experiment": (str,), "run_name": (str,), "register_as": (str,),
     "log_mlflow_model": (bool,),
@@ -39,6 +43,10 @@ TRAIN_OPTIONS = (
     "schedule", "step_size", "gamma", "warmup_epochs", "clip_grad_norm", "explode_grad_norm",
     "patience", "restore_best", "class_weights", "seed", "device", "threads", "compile",
     "betas", "augment",
+)  # fmt: skip
+PRACTICE_OPTIONS = (
+    "adversarial", "adversarial_eps", "init_from", "freeze", "replay", "classes",
+    "imbalance_ratio", "resample", "loss", "focal_gamma",
 )  # fmt: skip
 DATA_OPTIONS = (
     "val_fraction", "normalization", "data_dir", "limit", "download", "window", "horizon",
@@ -89,6 +97,16 @@ class RunSpec:
     window: int | None = None
     horizon: int | None = None
     max_len: int | None = None
+    adversarial: str | None = None  # fgsm | pgd: train on attacked batches as well
+    adversarial_eps: float | None = None  # the attack's L-inf radius (default 0.1)
+    init_from: str | None = None  # a run reference whose matching weights start the model
+    freeze: str | None = None  # with init_from: N first layers, or up-to-LAYER
+    replay: int | None = None  # with init_from: N examples of the parent run's classes
+    classes: list[int] | None = None  # train on these class ids only (continual learning)
+    imbalance_ratio: float | None = None  # skew the training split: largest/smallest class
+    resample: str | None = None  # balanced: draw the training split with classes equally likely
+    loss: str | None = None  # cross_entropy (default) | focal
+    focal_gamma: float | None = None  # the focal loss's gamma (default 2)
     tracking_uri: str | None = None  # None: MLFLOW_TRACKING_URI, else the SQLite store
     experiment: str | None = None  # the MLflow experiment (default: profond)
     run_name: str | None = None
@@ -137,6 +155,10 @@ def _checked(name: str, value: Any) -> Any:
     if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
         if name == "betas":
             return _betas(value)
+        if name == "classes":
+            return _classes(value)
+        if name == "freeze":
+            return str(value)
         if isinstance(value, dict):  # model_options
             return {str(k): v for k, v in value.items()}
         return value
@@ -152,3 +174,17 @@ def _betas(value: Any) -> tuple[float, float]:
     if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
         raise ProfondError(f"option betas expects two numbers in [0, 1), got {value!r}")
     return betas  # type: ignore[return-value]
+
+
+def _classes(value: Any) -> list[int]:
+    """Class ids from ``[0, 1, 2]`` or ``"0,1,2"``: distinct integers >= 0, at least one."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        ids = [int(str(v).strip()) for v in items if str(v).strip()]
+    except ValueError:
+        ids = []
+    if not ids or min(ids) < 0 or len(set(ids)) != len(ids):
+        raise ProfondError(
+            f"option classes expects distinct class ids >= 0 such as 0,1,2, got {value!r}"
+        )
+    return ids

@@ -133,6 +133,7 @@ class Trainer:
             logs = self._run_epoch(train_model, task, base_lrs, data, x_train, y_train, epoch)
             for key, value in logs.items():
                 self.history.setdefault(key, []).append(value)
+            stored = set(logs)
             self.epoch = epoch + 1
             for cb in self.own_callbacks:
                 cb.on_epoch_end(self, epoch, logs)
@@ -142,6 +143,10 @@ class Trainer:
                 torch.set_rng_state(rng)
             for cb in self.callbacks:
                 cb.on_epoch_end(self, epoch, logs)
+            # Keys a callback added (per-group accuracy, ...) join the history too. The history
+            # is stored before the callbacks run so that this epoch's checkpoint holds it.
+            for key in [k for k in logs if k not in stored]:
+                self.history.setdefault(key, []).append(logs[key])
 
         for cb in self.own_callbacks + self.callbacks:
             cb.on_train_end(self)
