@@ -97,7 +97,9 @@ def run_plain(model: torch.nn.Module, config: Any, data: Any, race: Race) -> Non
             if augment is not None:
                 xb = augment(xb, None)
             optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing).backward()
+            with torch.autocast("cpu", torch.bfloat16, enabled=config.precision == "bf16"):
+                loss = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
+            loss.backward()
             optimizer.step()
         spent = time.perf_counter() - start
         model.eval()
@@ -143,7 +145,7 @@ def race_family(name: str, args: argparse.Namespace) -> list[tuple[str, str, Rac
     family = get_family(name)
     recipe = (f"{config.epochs} ep, batch {config.batch_size}, {config.optimizer} lr {config.lr:g}, "
               f"{config.schedule}, augment {config.augment}, smoothing {config.label_smoothing:g}, "
-              f"ema {config.ema}, tta {config.tta}, model {run.model_options or 'default'}")  # fmt: skip
+              f"ema {config.ema}, tta {config.tta}, {config.precision}, model {run.model_options or 'default'}")  # fmt: skip
     runners: list[tuple[str, Callable[[Race], None]]] = []
     for runner, fit in (("profond", run_profond), ("plain torch", run_plain)):
         if runner == "plain torch" and args.skip_plain:

@@ -138,6 +138,19 @@ def test_a_resumed_run_continues_the_same_average(digits, tmp_path):
         torch.testing.assert_close(a, b)
 
 
+def test_bf16_precision_trains_under_autocast(digits):
+    seen: list[torch.dtype] = []
+    model = _mlp()
+    first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    first.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, precision="bf16")
+    result = Trainer(config).fit(model, ClassificationTask(digits), digits)
+    assert torch.bfloat16 in seen  # the training forward passes
+    assert seen[-1] == torch.float32  # evaluations stay in float32
+    assert next(model.parameters()).dtype == torch.float32  # the weights too
+    assert result.test_metrics["test_accuracy"] > 0.85
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -146,6 +159,7 @@ def test_a_resumed_run_continues_the_same_average(digits, tmp_path):
         ({"ema": 0.0}, "ema must be positive and < 1"),
         ({"tta": "rotate"}, "unknown test-time augmentation 'rotate'; choose one of: flip"),
         ({"schedule": "triangle"}, "onecycle"),
+        ({"precision": "fp16"}, "unknown precision 'fp16'; choose one of: fp32, bf16"),
     ],
 )
 def test_bad_recipe_values_are_named(kwargs, message):

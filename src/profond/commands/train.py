@@ -76,6 +76,9 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("training", "--tta", dict(type=one_of("test-time augmentation", ("flip",)),
         help="classification: 'flip' averages the predictions of each image and its "
              "mirror image in evaluations (default: off)")),
+    ("training", "--precision", dict(type=one_of("precision", ("fp32", "bf16")),
+        help="bf16: forward passes in bfloat16 (autocast), faster on CPUs with AVX512-BF16 "
+             "or AMX and on recent GPUs (default: fp32)")),
     ("model", "--hidden", dict(type=non_empty, metavar="SIZES",
         help="hidden sizes, e.g. 256,128 (default: the model's)")),
     ("model", "--activation", dict(type=non_empty,

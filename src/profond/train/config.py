@@ -12,6 +12,7 @@ from profond.validation import check_bool, check_choice, check_float, check_int
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine", "onecycle")
 TTA_MODES = ("flip",)
+PRECISIONS = ("fp32", "bf16")
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
@@ -46,6 +47,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # classification: weight of the uniform target in the loss
     ema: float | None = None  # decay of an exponential moving average of the weights (None: off)
     tta: str | None = None  # classification: test-time augmentation of evaluations ("flip")
+    precision: str = "fp32"  # fp32 | bf16 (training forward passes under bfloat16 autocast)
 
     def __post_init__(self) -> None:
         check_train_config(self)
@@ -89,3 +91,4 @@ def check_train_config(config: TrainConfig) -> None:
     check_float("ema", config.ema, positive=True, below=1, optional=True)
     if config.tta is not None:
         check_choice("tta", config.tta, TTA_MODES, what="test-time augmentation")
+    check_choice("precision", config.precision, PRECISIONS)

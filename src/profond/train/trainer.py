@@ -79,6 +79,7 @@ class Trainer:
         self.threads: int | None = None  # CPU threads used (None on a GPU)
         self._augment = get_augmentation(config.augment) if config.augment else None
         self._typical_loss = math.inf  # running average of the batch loss
+        self._bf16 = config.precision == "bf16"  # matmuls and convolutions in bfloat16
 
     @property
     def own_callbacks(self) -> list[Callback]:
@@ -259,7 +260,8 @@ class Trainer:
             return value
         optimizer = optimizers[0]
         optimizer.zero_grad(set_to_none=True)
-        loss = task.training_step(model, x, y)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self._bf16):
+            loss = task.training_step(model, x, y)
         if self.config.l1 or self.config.l2:
             loss = loss + self._penalty(model)
         loss.backward()
