@@ -45,10 +45,14 @@ class Race:
     accuracies: list[float] = field(default_factory=list)
     train_s: float = 0.0  # training wall time so far (test evaluations excluded)
 
+    label: str = ""  # printed with each epoch
+
     def epoch_done(self, seconds: float, accuracy: float) -> bool:
         """Record an epoch; True when the runner should stop."""
         self.train_s += seconds
         self.accuracies.append(accuracy)
+        print(f"  {self.label} epoch {len(self.accuracies)}: {seconds:.1f} s, "
+              f"test accuracy {accuracy:.4f}", flush=True)  # fmt: skip
         for target in self.targets:
             if accuracy >= target and target not in self.reached:
                 self.reached[target] = self.train_s
@@ -163,7 +167,7 @@ def race_family(name: str, args: argparse.Namespace) -> list[tuple[str, str, Rac
         )
     results = []
     for runner, go in runners:
-        race = Race(tuple(args.targets), args.budget_s)
+        race = Race(tuple(args.targets), args.budget_s, label=f"{name} {runner}")
         go(race)
         results.append((runner, recipe, race))
         _print_row(name, runner, race, len(data.x_train))
