@@ -183,3 +183,27 @@ def test_recipe_options_reach_the_run_spec_and_the_command_line():
     assert options == {"label_smoothing": 0.1, "ema": 0.999, "tta": "flip",
                        "schedule": "onecycle"}  # fmt: skip
     assert not math.isnan(options["ema"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--ema", "2"], "error: ema must be positive and < 1 (or unset), got 2.0"),
+        (["--label-smoothing", "1.5"], "error: label_smoothing must be a number in [0, 1)"),
+        (["--tta", "spin"], "unknown test-time augmentation 'spin'; choose one of: flip"),
+        (["--precision", "fp8"], "unknown precision 'fp8'; choose one of: fp32, bf16"),
+    ],
+)
+def test_a_bad_recipe_on_the_command_line_is_one_error_line(argv, message, capsys):
+    from profond.cli import main
+    from profond.paths import profond_home
+
+    before = sorted(p.name for p in profond_home().glob("*"))
+    try:
+        status = main(["train", "--data", "digits", "--epochs", "1", *argv])
+    except SystemExit as stop:  # argparse refuses a bad choice itself
+        status = stop.code
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+    assert sorted(p.name for p in profond_home().glob("*")) == before  # no run was started
