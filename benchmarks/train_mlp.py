@@ -45,8 +45,11 @@ def plain_epochs(x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int)
     return times
 
 
-def profond_epochs(data, epochs: int, batch_size: int) -> list[float]:
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=1e-3, device="cpu")
+def profond_epochs(data, epochs: int, batch_size: int, threads: int) -> list[float]:
+    # the same thread count as the plain loop (left unset, profond picks one for the model)
+    config = TrainConfig(
+        epochs=epochs, batch_size=batch_size, lr=1e-3, device="cpu", threads=threads
+    )
     result = Trainer(config).fit(lab_mlp(), ClassificationTask(data), data)
     return result.history["epoch_time_s"]
 
@@ -64,7 +67,7 @@ def main() -> None:
     ours: list[float] = []
     for _ in range(args.blocks):
         plain += plain_epochs(data.x_train, data.y_train, args.epochs, args.batch_size)
-        ours += profond_epochs(data, args.epochs, args.batch_size)
+        ours += profond_epochs(data, args.epochs, args.batch_size, args.threads)
     p, o = statistics.median(plain), statistics.median(ours)
     print(
         f"Fashion-MNIST, lab MLP, batch {args.batch_size}, {args.threads} threads, {len(data.x_train)} images"

@@ -44,7 +44,8 @@ def test_every_train_option_can_come_from_a_file():
                "schedule": "step", "normalization": "none", "class_weights": "balanced",
                "tracking_uri": "sqlite:///x.db", "set": ["dropout=0.1"],
                "adversarial": "fgsm", "resample": "balanced", "loss": "focal",
-               "augment": "shift", "betas": [0.9, 0.99], "classes": [0, 1]}  # fmt: skip
+               "augment": "shift", "betas": [0.9, 0.99], "classes": [0, 1],
+               "tta": "flip", "precision": "bf16"}  # fmt: skip
     for dest in option_dests():
         value = samples.get(dest, True if dest in ("compile", "batch_norm") else 1)
         if dest in ("download", "log_mlflow_model", "restore_best"):

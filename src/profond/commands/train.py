@@ -27,7 +27,7 @@ from profond.data.names import dataset_names
 from profond.models.names import family_names
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
-SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine")
+SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine", "onecycle")
 NORMALIZATIONS = ("minmax", "standard", "none")
 
 
@@ -91,6 +91,16 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("training", "--threads", dict(type=positive_int, help="CPU threads (default: torch's)")),
     ("training", "--compile", dict(action="store_true", default=None,
         help="torch.compile the model")),
+    ("training", "--label-smoothing", dict(type=finite_float, metavar="X",
+        help="classification: blend the targets with X of the uniform distribution (default: 0)")),
+    ("training", "--ema", dict(type=finite_float, metavar="DECAY",
+        help="evaluate and keep a moving average of the weights, e.g. 0.999 (default: off)")),
+    ("training", "--tta", dict(type=one_of("test-time augmentation", ("flip",)),
+        help="classification: 'flip' averages the predictions of each image and its "
+             "mirror image in evaluations (default: off)")),
+    ("training", "--precision", dict(type=one_of("precision", ("fp32", "bf16")),
+        help="bf16: forward passes in bfloat16 (autocast), faster on CPUs with AVX512-BF16 "
+             "or AMX and on recent GPUs (default: fp32)")),
     ("model", "--hidden", dict(type=non_empty, metavar="SIZES",
         help="hidden sizes, e.g. 256,128 (default: the model's)")),
     ("model", "--activation", dict(type=non_empty,

@@ -26,6 +26,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "clip_grad_norm": (float,), "explode_grad_norm": (float,), "patience": (int,),
     "restore_best": (bool,), "class_weights": (str,), "seed": (int,), "device": (str,),
     "threads": (int,), "compile": (bool,), "betas": (list, tuple), "augment": (str,),
+    "label_smoothing": (float,), "ema": (float,), "tta": (str,), "precision": (str,),
     # which data (DataOptions; its seed is the run's seed)
     "val_fraction": (float,), "normalization": (str,), "data_dir": (str,), "limit": (int,),
     "download": (bool,), "window": (int,), "horizon": (int,), "max_len": (int,),
@@ -42,7 +43,7 @@ TRAIN_OPTIONS = (
     "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "l1", "l2",
     "schedule", "step_size", "gamma", "warmup_epochs", "clip_grad_norm", "explode_grad_norm",
     "patience", "restore_best", "class_weights", "seed", "device", "threads", "compile",
-    "betas", "augment",
+    "betas", "augment", "label_smoothing", "ema", "tta", "precision",
 )  # fmt: skip
 PRACTICE_OPTIONS = (
     "adversarial", "adversarial_eps", "init_from", "freeze", "replay", "classes",
@@ -89,6 +90,10 @@ class RunSpec:
     compile: bool | None = None
     betas: tuple[float, float] | None = None
     augment: str | None = None
+    label_smoothing: float | None = None
+    ema: float | None = None  # decay of the moving average of the weights
+    tta: str | None = None  # "flip": evaluate on the images and their mirror images
+    precision: str | None = None  # fp32 | bf16
     val_fraction: float | None = None
     normalization: str | None = None
     data_dir: str | None = None

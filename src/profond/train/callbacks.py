@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from profond.train.trainer import FitResult, Trainer
 
@@ -76,7 +78,8 @@ class EarlyStopping(Callback):
         if better:
             self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
             if self.patience is not None:
-                state = trainer.model.state_dict()
+                # the weights that were evaluated (the moving average's, with --ema)
+                state = trainer.evaluation_model.state_dict()
                 self.best_weights = {k: v.detach().clone() for k, v in state.items()}
         else:
             self.bad_epochs += 1
@@ -102,6 +105,67 @@ class EarlyStopping(Callback):
         self.bad_epochs = state["bad_epochs"]
         best = state["best_weights"]
         self.best_weights = {k: v.clone() for k, v in best.items()} if best is not None else None
+
+
+class WeightAverage(Callback):
+    """An exponential moving average of the weights, used for every evaluation.
+
+    After each optimizer step, ``avg = d * avg + (1 - d) * w`` for every floating-point
+    parameter and buffer (batch-norm statistics included), with ``d = min(decay, (1 + n) /
+    (10 + n))`` after ``n`` updates: early on, when the first weights are still random, the
+    average follows the model closely. The trainer validates with the averaged copy, and when
+    training ends the model takes the averaged weights, so the test and the saved model use them.
+
+    Args:
+        decay: the long-run decay ``d`` in (0, 1), e.g. 0.999 (about the last 1 000 steps).
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.average: nn.Module | None = None
+        self._pending: dict[str, torch.Tensor] | None = None  # restored before the model exists
+        self._pairs: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])
+
+    def on_fit_start(self, trainer: Trainer, start_epoch: int) -> None:
+        assert trainer.model is not None
+        self.average = copy.deepcopy(trainer.model).eval()
+        self.average.requires_grad_(False)
+        if self._pending is not None:
+            self.average.load_state_dict(self._pending)
+            self._pending = None
+        # the same tensors all along: the optimizer and load_state_dict update them in place
+        live = trainer.model.state_dict(keep_vars=True).values()
+        pairs = [
+            (a, m.detach())
+            for a, m in zip(self.average.state_dict().values(), live, strict=True)
+            if a.is_floating_point()
+        ]
+        self._pairs = ([a for a, _ in pairs], [m for _, m in pairs])
+
+    def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, num_batches: int) -> None:
+        import torch
+
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        self.updates += 1
+        with torch.no_grad():
+            torch._foreach_lerp_(self._pairs[0], self._pairs[1], 1.0 - decay)
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        assert trainer.model is not None and self.average is not None
+        trainer.model.load_state_dict(self.average.state_dict())
+
+    def state_dict(self) -> dict[str, Any]:
+        weights = self.average.state_dict() if self.average is not None else self._pending
+        return {"updates": self.updates, "weights": weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = int(state["updates"])
+        weights = state["weights"]
+        if self.average is not None and weights is not None:
+            self.average.load_state_dict(weights)
+        else:
+            self._pending = weights
 
 
 class ProgressReporter(Callback):

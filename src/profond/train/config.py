@@ -10,7 +10,9 @@ from profond.errors import ProfondError
 from profond.validation import check_bool, check_choice, check_float, check_int
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
-SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine")
+SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine", "onecycle")
+TTA_MODES = ("flip",)
+PRECISIONS = ("fp32", "bf16")
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
@@ -27,7 +29,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # decoupled for adamw, coupled (L2 in the gradient) otherwise
     l1: float = 0.0  # L1 penalty added to the loss: l1 * sum(|w|)
     l2: float = 0.0  # L2 penalty added to the loss: l2 * sum(w^2) (course §44.2.4)
-    schedule: str = "constant"  # constant | step | cosine | warmup | warmup_cosine
+    schedule: str = "constant"  # constant | step | cosine | warmup | warmup_cosine | onecycle
     step_size: int = 10  # step schedule: epochs between decays
     gamma: float = 0.1  # step schedule: decay factor
     warmup_epochs: int = 1  # warmup schedules: epochs of linear warm-up
@@ -42,6 +44,10 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model
     betas: tuple[float, float] | None = None  # Adam/AdamW betas (None: torch's (0.9, 0.999))
     augment: str | None = None  # image-batch augmentation (profond.data.augment), e.g. shift_flip
+    label_smoothing: float = 0.0  # classification: weight of the uniform target in the loss
+    ema: float | None = None  # decay of an exponential moving average of the weights (None: off)
+    tta: str | None = None  # classification: test-time augmentation of evaluations ("flip")
+    precision: str = "fp32"  # fp32 | bf16 (training forward passes under bfloat16 autocast)
 
     def __post_init__(self) -> None:
         check_train_config(self)
@@ -81,3 +87,8 @@ def check_train_config(config: TrainConfig) -> None:
         raise ProfondError(f"unknown device {config.device!r}; use auto, cpu, cuda, cuda:N or mps")
     check_int("threads", config.threads, minimum=1, optional=True)
     check_bool("compile", config.compile)
+    check_float("label_smoothing", config.label_smoothing, minimum=0, below=1)
+    check_float("ema", config.ema, positive=True, below=1, optional=True)
+    if config.tta is not None:
+        check_choice("tta", config.tta, TTA_MODES, what="test-time augmentation")
+    check_choice("precision", config.precision, PRECISIONS)

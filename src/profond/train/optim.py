@@ -56,9 +56,14 @@ def lr_factor(config: TrainConfig, epoch: float) -> float:
     - ``cosine``: half a cosine from 1 to 0 over all epochs
     - ``warmup``: linear from ``1/(warmup steps)`` to 1 over ``warmup_epochs``, then 1
     - ``warmup_cosine``: warm-up, then cosine over the remaining epochs
+    - ``onecycle``: half a cosine up from ``1/ONECYCLE_DIV`` to 1 over the first
+      ``ONECYCLE_RISE`` of the run, then half a cosine down to ``1/ONECYCLE_FINAL_DIV``
+      (Smith & Topin, 2018, "Super-Convergence"; torch's ``OneCycleLR`` defaults)
     """
     if config.schedule == "constant":
         return 1.0
+    if config.schedule == "onecycle":
+        return onecycle_factor(epoch / config.epochs)
     if config.schedule == "step":
         return config.gamma ** math.floor(epoch / config.step_size)
     warm = config.warmup_epochs if config.schedule.startswith("warmup") else 0
@@ -68,6 +73,23 @@ def lr_factor(config: TrainConfig, epoch: float) -> float:
         return 1.0
     span = max(config.epochs - warm, 1e-9)
     return 0.5 * (1.0 + math.cos(math.pi * min((epoch - warm) / span, 1.0)))
+
+
+# One-cycle shape: fraction of the run spent rising, start and end divisors of the peak rate.
+ONECYCLE_RISE = 0.3
+ONECYCLE_DIV = 25.0
+ONECYCLE_FINAL_DIV = 1e4
+
+
+def onecycle_factor(progress: float) -> float:
+    """The one-cycle multiplier at ``progress`` (0: start, 1: end of training)."""
+    progress = min(max(progress, 0.0), 1.0)
+    low, end = 1.0 / ONECYCLE_DIV, 1.0 / (ONECYCLE_DIV * ONECYCLE_FINAL_DIV)
+    if progress < ONECYCLE_RISE:
+        phase = progress / ONECYCLE_RISE
+        return low + (1.0 - low) * 0.5 * (1.0 - math.cos(math.pi * phase))
+    phase = (progress - ONECYCLE_RISE) / (1.0 - ONECYCLE_RISE)
+    return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * phase))
 
 
 def set_lr(optimizer: torch.optim.Optimizer, base_lr: float, factor: float) -> None:

@@ -13,7 +13,7 @@ from torch import nn
 from profond.data.augment import get_augmentation
 from profond.data.bundle import DataBundle
 from profond.errors import ProfondError
-from profond.train.callbacks import Callback, EarlyStopping
+from profond.train.callbacks import Callback, EarlyStopping, WeightAverage
 from profond.train.checkpoint import Checkpoint
 from profond.train.config import TrainConfig
 from profond.train.device import auto_threads, pick_device
@@ -68,6 +68,7 @@ class Trainer:
         self.figures_dir = figures_dir
         self.device = local_device(pick_device(config.device))
         self.early_stopping = EarlyStopping(config.patience, config.restore_best)
+        self.weight_average = WeightAverage(config.ema) if config.ema else None
         self.checkpoint = Checkpoint(checkpoint_path) if checkpoint_path is not None else None
         self.model: nn.Module | None = None
         self.task: Task | None = None
@@ -78,11 +79,20 @@ class Trainer:
         self.threads: int | None = None  # CPU threads used (None on a GPU)
         self._augment = get_augmentation(config.augment) if config.augment else None
         self._typical_loss = math.inf  # running average of the batch loss
+        self._bf16 = config.precision == "bf16"  # matmuls and convolutions in bfloat16
 
     @property
     def own_callbacks(self) -> list[Callback]:
-        """Early stopping then the checkpoint: they steer the run, on every rank."""
-        return [self.early_stopping] + ([self.checkpoint] if self.checkpoint else [])
+        """The weight average, early stopping, the checkpoint: they steer the run, on every rank."""
+        average = [self.weight_average] if self.weight_average else []
+        return average + [self.early_stopping] + ([self.checkpoint] if self.checkpoint else [])
+
+    @property
+    def evaluation_model(self) -> nn.Module:
+        """The model validation uses: the moving average of the weights with ``config.ema``."""
+        assert self.model is not None
+        average = self.weight_average.average if self.weight_average else None
+        return average if average is not None else self.model
 
     @property
     def stateful_callbacks(self) -> list[Callback]:
@@ -171,7 +181,7 @@ class Trainer:
         )
         self.model.eval()
         val = (
-            task.evaluate(self.model, data.x_val, data.y_val, self.config.batch_size)
+            task.evaluate(self.evaluation_model, data.x_val, data.y_val, self.config.batch_size)
             if len(data.x_val)
             else {}
         )
@@ -215,6 +225,7 @@ class Trainer:
         num_batches = math.ceil(len(order) / config.batch_size)
         scheduled = config.schedule != "constant"
         total, count = 0.0, 0
+        observers = [*self.own_callbacks, *self.callbacks]
         for batch in range(num_batches):
             if scheduled:
                 factor = lr_factor(config, epoch + batch / num_batches)
@@ -228,7 +239,7 @@ class Trainer:
             loss = self.train_step(model, task, optimizers, xb, yb, epoch, batch)
             total += loss * len(index)
             count += len(index)
-            for cb in self.callbacks:
+            for cb in observers:
                 cb.on_batch_end(self, epoch, batch, num_batches)
         return total / max(count, 1)
 
@@ -254,7 +265,8 @@ class Trainer:
             return value
         optimizer = optimizers[0]
         optimizer.zero_grad(set_to_none=True)
-        loss = task.training_step(model, x, y)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self._bf16):
+            loss = task.training_step(model, x, y)
         if self.config.l1 or self.config.l2:
             loss = loss + self._penalty(model)
         loss.backward()

@@ -48,17 +48,27 @@ class ClassificationTask(Task):
             self.class_weights = weights.float().to(device)
 
     def training_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(model(x), y, weight=self.class_weights)
+        """Cross-entropy, against targets blended with ``config.label_smoothing`` of uniform."""
+        smoothing = self.config.label_smoothing if self.config is not None else 0.0
+        return F.cross_entropy(model(x), y, weight=self.class_weights, label_smoothing=smoothing)
 
     @torch.no_grad()
     def predict_proba(self, model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-        """Shape: ``(N, *input_shape)`` → ``(N, num_classes)`` probabilities (on the CPU)."""
+        """Shape: ``(N, *input_shape)`` → ``(N, num_classes)`` probabilities (on the CPU).
+
+        With ``config.tta == "flip"`` and images ``(N, C, H, W)``, the mean of the
+        probabilities of each image and of its left-right mirror image.
+        """
         device = next(model.parameters()).device
         step = max(batch_size, 512)  # no gradients: larger batches are faster
-        out = [
-            F.softmax(model(x[i : i + step].to(device)), dim=1).cpu()
-            for i in range(0, len(x), step)
-        ]
+        flip = self.config is not None and self.config.tta == "flip" and x.dim() == 4
+        out = []
+        for i in range(0, len(x), step):
+            xb = x[i : i + step].to(device)
+            probs = F.softmax(model(xb), dim=1)
+            if flip:
+                probs = 0.5 * (probs + F.softmax(model(xb.flip(-1)), dim=1))
+            out.append(probs.cpu())
         return torch.cat(out) if out else torch.empty(0, self.data.num_classes)
 
     @torch.no_grad()
