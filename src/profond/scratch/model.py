@@ -7,37 +7,21 @@ last layer to the first, then an optimizer update (§44.2.3).
 
 from __future__ import annotations
 
-import json
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from profond.atomic import atomic_write
 from profond.errors import ProfondError
-from profond.scratch.activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from profond.scratch.activations import ACTIVATIONS
 from profond.scratch.layers import BatchNorm, Dense, Dropout, Layer
 from profond.scratch.losses import (
     LOSSES,
-    MSE,
-    BinaryCrossEntropy,
-    CategoricalCrossEntropy,
     Loss,
     SparseCategoricalCrossEntropy,
 )
 from profond.scratch.optimizers import Optimizer
-
-FORMAT = "profond.scratch/1"
-LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.__name__: cls
-    for cls in (Dense, Dropout, BatchNorm, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)
-}
-LOSS_TYPES: dict[str, type[Loss]] = {
-    cls.__name__: cls
-    for cls in (MSE, BinaryCrossEntropy, CategoricalCrossEntropy, SparseCategoricalCrossEntropy)
-}
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -172,21 +156,9 @@ class Sequential:
         rng = np.random.default_rng(seed)
         history: dict[str, list[float]] = {}
         best, best_weights, waited = np.inf, None, 0
-        count = len(x)
         for epoch in range(1, epochs + 1):
-            order = rng.permutation(count) if shuffle else np.arange(count)
-            total_loss = 0.0
-            correct = 0.0
-            for start in range(0, count, batch_size):
-                index = order[start : start + batch_size]
-                xb, yb = x[index], y[index]
-                batch_loss, outputs = self.train_step(xb, yb)
-                total_loss += batch_loss * len(index)
-                if loss.classification:
-                    correct += loss.accuracy(outputs, yb) * len(index)
-            logs = {"train_loss": total_loss / count}
-            if loss.classification:
-                logs["train_accuracy"] = correct / count
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            logs = self._fit_epoch(x, y, order, batch_size, loss)
             if val is not None:
                 scores = self._evaluate_prepared(*val)
                 logs["val_loss"] = scores["loss"]
@@ -209,6 +181,25 @@ class Sequential:
             for param, saved in zip(self._params, best_weights, strict=True):
                 param[...] = saved
         return history
+
+    def _fit_epoch(
+        self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int, loss: Loss
+    ) -> dict[str, float]:
+        """One pass over ``x`` in ``order``, one update per mini-batch; the epoch's mean loss
+        (and accuracy for classifiers), weighted by batch size."""
+        total_loss = 0.0
+        correct = 0.0
+        for start in range(0, len(x), batch_size):
+            index = order[start : start + batch_size]
+            xb, yb = x[index], y[index]
+            batch_loss, outputs = self.train_step(xb, yb)
+            total_loss += batch_loss * len(index)
+            if loss.classification:
+                correct += loss.accuracy(outputs, yb) * len(index)
+        logs = {"train_loss": total_loss / len(x)}
+        if loss.classification:
+            logs["train_accuracy"] = correct / len(x)
+        return logs
 
     def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Outputs in evaluation mode: class probabilities for the cross-entropies.
@@ -285,7 +276,8 @@ class Sequential:
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the architecture (a JSON string) and every array to one ``.npz`` file.
 
-        The file is written atomically and read back without pickle.
+        The file is written atomically and read back without pickle
+        (:mod:`profond.scratch.serialization`).
 
         Args:
             path: the file to write.
@@ -294,30 +286,9 @@ class Sequential:
         Returns:
             ``path``.
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise ProfondError(f"{path} already exists; pass overwrite=True or choose another path")
-        architecture = {
-            "format": FORMAT,
-            "dtype": self.dtype.name,
-            "layers": [
-                {"type": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
-            ],
-            "loss": None
-            if self.loss is None
-            else {"type": type(self.loss).__name__, "config": self.loss.get_config()},
-        }
-        arrays: dict[str, np.ndarray] = {"architecture": np.array(json.dumps(architecture))}
-        for index, layer in enumerate(self.layers):
-            for name, array in {**layer.params, **layer.buffers}.items():
-                arrays[f"{index}.{name}"] = array
+        from profond.scratch.serialization import save_sequential
 
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:  # a handle, so numpy adds no ".npz" suffix
-                np.savez(handle, allow_pickle=False, **arrays)
-
-        return atomic_write(path, write)
+        return save_sequential(self, path, overwrite)
 
     @classmethod
     def load(cls, path: str | Path) -> Sequential:
@@ -326,40 +297,9 @@ class Sequential:
         Raises:
             ProfondError: missing, corrupt or foreign file.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise ProfondError(f"no saved model at {path}; check the path")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-            architecture = json.loads(str(arrays.pop("architecture")))
-            if architecture.get("format") != FORMAT:
-                raise ValueError(f"format {architecture.get('format')!r}")
-            dtype = np.dtype(architecture["dtype"])
-            layers = []
-            for spec in architecture["layers"]:
-                layer_class = LAYER_TYPES[spec["type"]]
-                config = dict(spec["config"])
-                if layer_class in (Dense, BatchNorm):
-                    config["dtype"] = dtype
-                layers.append(layer_class(**config))
-            loss_spec = architecture["loss"]
-            loss = (
-                None if loss_spec is None else LOSS_TYPES[loss_spec["type"]](**loss_spec["config"])
-            )
-            model = cls(layers, loss=loss, dtype=dtype)
-            for index, layer in enumerate(model.layers):
-                for store in (layer.params, layer.buffers):
-                    for name, array in store.items():
-                        saved = arrays[f"{index}.{name}"]
-                        if saved.shape != array.shape:
-                            raise ValueError(f"{index}.{name} has shape {saved.shape}")
-                        array[...] = saved
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
-            raise ProfondError(
-                f"{path} is not a readable profond scratch model ({error}); save it again"
-            ) from error
-        return model
+        from profond.scratch.serialization import load_sequential
+
+        return load_sequential(path)
 
 
 def _make_loss(loss: Loss | str) -> Loss:
