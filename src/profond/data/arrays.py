@@ -8,6 +8,7 @@ must match the file's, so a crafted file costs nothing to refuse.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,38 @@ import numpy as np
 from profond.errors import ProfondError
 
 MAX_ARRAY_BYTES = 1 << 30  # far above any input a model of the course takes
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a ``.npy`` file's header declares, and where its data starts."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    offset: int
+
+    @property
+    def count(self) -> int:
+        return math.prod(self.shape)
+
+
+def read_npy_header(path: str | Path) -> NpyHeader:
+    """The header of a ``.npy`` file, read without its data (and never unpickled).
+
+    Raises:
+        ProfondError: unreadable file or header.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            return NpyHeader(tuple(shape), dtype, stream.tell())
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ProfondError(f"{path} is not a readable .npy array ({exc})") from None
 
 
 def load_npy(path: str | Path, max_bytes: int = MAX_ARRAY_BYTES) -> np.ndarray:
@@ -25,27 +58,19 @@ def load_npy(path: str | Path, max_bytes: int = MAX_ARRAY_BYTES) -> np.ndarray:
             a size over ``max_bytes`` or not matching the file.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-            offset = stream.tell()
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ProfondError(f"{path} is not a readable .npy array ({exc})") from None
-    if dtype.kind not in "biuf":
+    header = read_npy_header(path)
+    shape, dtype = header.shape, header.dtype
+    if dtype.hasobject or dtype.kind not in "biuf":
         raise ProfondError(
             f"{path} holds {dtype} values; expected numbers (integers or floats), not text or objects"
         )
-    expected = math.prod(shape) * dtype.itemsize
+    expected = header.count * dtype.itemsize
     if expected > max_bytes:
         raise ProfondError(
             f"{path}: header declares shape {shape} ({expected} bytes), more than the "
             f"{max_bytes} bytes accepted"
         )
-    actual = path.stat().st_size - offset
+    actual = path.stat().st_size - header.offset
     if actual != expected:
         raise ProfondError(
             f"{path} is truncated or corrupt: header declares shape {shape} ({expected} bytes) "

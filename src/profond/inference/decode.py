@@ -187,39 +187,36 @@ def fit_shape(x: np.ndarray, input_shape: tuple[int, ...], expected: str = "") -
 
 
 def read_npy(path: Path, max_elements: int = MAX_FILE_ELEMENTS) -> np.ndarray:
-    """A numeric ``.npy`` array, its header checked before its data is read.
+    """A numeric ``.npy`` array, its header checked before its data is read
+    (:func:`profond.data.arrays.load_npy` does the reading).
 
     Raises:
-        InputError: unreadable, not numeric (strings, objects, booleans), or larger than
-            ``max_elements`` by its header's own claim.
+        InputError: unreadable, truncated, not numeric (strings, objects, booleans), or larger
+            than ``max_elements`` by its header's own claim.
     """
+    from profond.data.arrays import load_npy, read_npy_header
+
     try:
-        with path.open("rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            if dtype.hasobject or dtype.kind not in NUMERIC_KINDS:
-                raise InputError(
-                    f"{path}: holds {dtype} values; expected numbers (integers or floats)",
-                    422,
-                    "invalid_type",
-                )
-            count = math.prod(shape)
-            if count > max_elements:
-                raise InputError(
-                    f"{path}: its header claims {count} elements, over the limit of "
-                    f"{max_elements}; split it into smaller files",
-                    413,
-                    "too_large",
-                )
-            f.seek(0)
-            return np.load(f, allow_pickle=False)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise InputError(f"{path} is not a readable .npy array: {exc}") from None
+        header = read_npy_header(path)
+    except ProfondError as exc:
+        raise InputError(str(exc)) from None
+    if header.dtype.hasobject or header.dtype.kind not in NUMERIC_KINDS:
+        raise InputError(
+            f"{path}: holds {header.dtype} values; expected numbers (integers or floats)",
+            422,
+            "invalid_type",
+        )
+    if header.count > max_elements:
+        raise InputError(
+            f"{path}: its header claims {header.count} elements, over the limit of "
+            f"{max_elements}; split it into smaller files",
+            413,
+            "too_large",
+        )
+    try:
+        return load_npy(path)
+    except ProfondError as exc:
+        raise InputError(str(exc)) from None
 
 
 def read_csv(path: Path, max_elements: int = MAX_FILE_ELEMENTS) -> np.ndarray:
