@@ -113,7 +113,7 @@ def load_model(folder: str | Path) -> LoadedModel:
     card = read_card(card_path)
     model = build_checked_model(card, card_path)
     if card.extra.get("compression", {}).get("int8"):  # an int8 model: rebuild its structure
-        from profond.compress.quantize import rebuild_quantized
+        from profond.models.quantized import rebuild_quantized
 
         model = rebuild_quantized(model, card.family, card.extra["compression"]["int8"])
     try:
