@@ -25,14 +25,13 @@ COMMANDS = (
     "profond.commands.generate",
     "profond.commands.compress",
     "profond.commands.attack",
+    "profond.commands.export",
 )
 
 # Commands that other packages define: name → (module, function adding the parser, help).
 PLUGGED: dict[str, tuple[str, str, str]] = {
     "serve": ("profond.serve.commands", "add_serve_parser",
               "serve a trained model behind an HTTP API"),
-    "export": ("profond.compress.commands", "add_export_parser",
-               "export a trained model to ONNX"),
     "study": ("profond.study.commands", "add_study_parser",
               "spaced-repetition quiz over markdown Q&A banks"),
     "lab": ("profond.labs.commands", "add_lab_parser",

@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from profond.commands.common import add_tracking_uri
 from profond.errors import ProfondError
 
 FORMATS = ("onnx",)
 
 
-def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``export`` command to the CLI's subparsers."""
     parser = subparsers.add_parser(
         "export",
@@ -22,7 +23,7 @@ def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("run_id", nargs="?", help="the MLflow run whose model to export")
     parser.add_argument("--model-dir", help="a saved-model folder instead of a run")
     parser.add_argument("--model-uri", help="a registry URI instead of a run, e.g. models:/name/3")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLflow's own)")
+    add_tracking_uri(parser)
     parser.add_argument("--format", choices=FORMATS, default="onnx", help="the export format")
     parser.add_argument("--out", help="the file to write (default: ./<run id or folder>.onnx)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
