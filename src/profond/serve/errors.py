@@ -38,9 +38,12 @@ def install_error_handlers(app: FastAPI, metrics: ServeMetrics) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        kind = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        kind = {
+            404: "not_found",
+            405: "method_not_allowed",
+            408: "body_timeout",
+            413: "body_too_large",
+        }.get(exc.status_code, "http_error")
         return JSONResponse(error_body(kind, str(exc.detail)), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
