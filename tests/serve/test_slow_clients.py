@@ -147,3 +147,23 @@ def test_good_requests_pass_while_slow_clients_hang(url: str, digits) -> None:
 def test_timeouts_must_be_sane(value: object) -> None:
     with pytest.raises(ProfondError, match="timeout_headers"):
         ServeConfig(source=ModelSource(model_dir="x"), timeout_headers=value)  # type: ignore[arg-type]
+
+
+def test_the_rest_of_a_refused_body_cannot_trickle_for_ever(url: str) -> None:
+    head = (
+        "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {64 * 1024 * 1024}\r\n\r\n"
+    )
+    sock = _connect(url)
+    sock.sendall(head.encode())
+    stop = threading.Event()
+    sender = threading.Thread(target=_trickle, args=(sock, b" " * 10_000, stop))
+    sender.start()
+    try:
+        answer, took = _read_until_closed(sock)
+    finally:
+        stop.set()
+        sender.join()
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert took < TIMEOUT + 3

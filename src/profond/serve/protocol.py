@@ -5,7 +5,9 @@ nothing limits how long a client may take to send its headers: a client tricklin
 byte a second ("slowloris") holds a connection, and its memory, for ever. Here a request's
 headers must be complete within ``timeout_headers`` seconds of the connection opening or of the
 request's first byte; otherwise the server answers ``408 Request Timeout`` and closes the
-connection. The body has its own deadline, in :class:`~profond.serve.middleware.BodyLimitMiddleware`.
+connection. The rest of a body refused before it was read (a 413 on its ``Content-Length``) has
+the same deadline: it is read and dropped so that the connection can serve the next request,
+but not at any pace the client likes. The body has its own deadline, in :class:`~profond.serve.middleware.BodyLimitMiddleware`.
 
 The class is given to uvicorn as ``http=TimedH11Protocol``, a supported option of
 ``uvicorn.Config`` (an ``asyncio.Protocol`` class); :func:`uvicorn_options` builds every option.
@@ -55,13 +57,18 @@ class TimedH11Protocol(H11Protocol):
         if not self._waiting_for_headers():
             self._disarm()
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._waiting_for_headers() and self.conn.their_state is h11.SEND_BODY:
+            self._arm()  # answered before the body was read: bound the time to drop it
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
     def _waiting_for_headers(self) -> bool:
-        idle = self.cycle is None or self.cycle.response_complete
-        return idle and self.conn.their_state is h11.IDLE
+        answered = self.cycle is None or self.cycle.response_complete
+        return answered and self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
 
     def _arm(self) -> None:
         self._disarm()
