@@ -88,6 +88,7 @@ def create_app_from_env() -> FastAPI:
 
     config = ServeConfig.from_json(text)
     TimedH11Protocol.timeout_headers = config.timeout_headers  # this worker's connections
+    TimedH11Protocol.timeout_body = config.timeout_body
     torch.set_num_threads(config.threads)
     app = create_app(config)
     freeze_heap()

@@ -5,9 +5,9 @@ nothing limits how long a client may take to send its headers: a client tricklin
 byte a second ("slowloris") holds a connection, and its memory, for ever. Here a request's
 headers must be complete within ``timeout_headers`` seconds of the connection opening or of the
 request's first byte; otherwise the server answers ``408 Request Timeout`` and closes the
-connection. The rest of a body refused before it was read (a 413 on its ``Content-Length``) has
-the same deadline: it is read and dropped so that the connection can serve the next request,
-but not at any pace the client likes. The body has its own deadline, in :class:`~profond.serve.middleware.BodyLimitMiddleware`.
+connection. The rest of a body refused before it was read (a 413 on its ``Content-Length``) is
+read and dropped so that the connection can serve the next request, but within
+``timeout_body`` seconds, not at any pace the client likes. The body has its own deadline, in :class:`~profond.serve.middleware.BodyLimitMiddleware`.
 
 The class is given to uvicorn as ``http=TimedH11Protocol``, a supported option of
 ``uvicorn.Config`` (an ``asyncio.Protocol`` class); :func:`uvicorn_options` builds every option.
@@ -37,6 +37,7 @@ class TimedH11Protocol(H11Protocol):
     """
 
     timeout_headers: float = 10.0
+    timeout_body: float = 30.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,7 +61,7 @@ class TimedH11Protocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if self._waiting_for_headers() and self.conn.their_state is h11.SEND_BODY:
-            self._arm()  # answered before the body was read: bound the time to drop it
+            self._arm(self.timeout_body)  # answered before the body was read: drop it in time
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -70,9 +71,10 @@ class TimedH11Protocol(H11Protocol):
         answered = self.cycle is None or self.cycle.response_complete
         return answered and self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float | None = None) -> None:
         self._disarm()
-        self._headers_timer = self.loop.call_later(self.timeout_headers, self._on_headers_timeout)
+        delay = self.timeout_headers if seconds is None else seconds
+        self._headers_timer = self.loop.call_later(delay, self._on_headers_timeout)
 
     def _disarm(self) -> None:
         if self._headers_timer is not None:
@@ -106,9 +108,10 @@ class TimedH11Protocol(H11Protocol):
             pass
 
 
-def protocol_class(timeout_headers: float) -> type[TimedH11Protocol]:
-    """A subclass of :class:`TimedH11Protocol` with this header deadline in seconds."""
-    return type("TimedH11Protocol", (TimedH11Protocol,), {"timeout_headers": timeout_headers})
+def protocol_class(timeout_headers: float, timeout_body: float) -> type[TimedH11Protocol]:
+    """A subclass of :class:`TimedH11Protocol` with these deadlines in seconds."""
+    deadlines = {"timeout_headers": timeout_headers, "timeout_body": timeout_body}
+    return type("TimedH11Protocol", (TimedH11Protocol,), deadlines)
 
 
 def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
@@ -120,5 +123,5 @@ def uvicorn_options(config: ServeConfig) -> dict[str, Any]:
         "access_log": config.access_log,
         "timeout_keep_alive": config.timeout_keep_alive,
         "h11_max_incomplete_event_size": HEADER_LIMIT,
-        "http": protocol_class(config.timeout_headers),
+        "http": protocol_class(config.timeout_headers, config.timeout_body),
     }
