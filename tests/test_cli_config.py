@@ -42,10 +42,11 @@ def test_every_train_option_can_come_from_a_file():
     """Each option's name is a valid key, and its value goes through the flag's own check."""
     samples = {"model": "mlp", "data": "digits", "engine": "torch", "optimizer": "sgd",
                "schedule": "step", "normalization": "none", "class_weights": "balanced",
-               "tracking_uri": "sqlite:///x.db", "set": ["dropout=0.1"]}  # fmt: skip
+               "tracking_uri": "sqlite:///x.db", "set": ["dropout=0.1"], "betas": "0.9,0.99",
+               "augment": "shift"}  # fmt: skip
     for dest in option_dests():
         value = samples.get(dest, True if dest in ("compile", "batch_norm") else 1)
-        if dest in ("download", "log_mlflow_model"):
+        if dest in ("download", "log_mlflow_model", "restore_best"):
             value = False
         argv = ["train", *config_argv({dest: value})]
         assert build_parser(argv).parse_args(argv), dest

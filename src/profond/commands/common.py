@@ -51,6 +51,15 @@ def finite_float(text: str) -> float:
     return value
 
 
+def float_pair(text: str) -> tuple[float, float]:
+    """Two numbers separated by a comma, e.g. ``0.9,0.999``."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected two numbers such as 0.9,0.999, got {text!r}")
+    first, second = (finite_float(part.strip()) for part in parts)
+    return first, second
+
+
 def non_empty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")

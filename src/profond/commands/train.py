@@ -16,6 +16,7 @@ from typing import Any
 from profond.commands.common import (
     TRACKING_URI_HELP,
     finite_float,
+    float_pair,
     non_empty,
     non_negative_int,
     one_of,
@@ -63,6 +64,15 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
         help="early stopping patience in epochs (default: off; 20 for series)")),
     ("training", "--class-weights", dict(type=one_of("class weighting", ("balanced",)),
         help="'balanced' for imbalanced data (default: none)")),
+    ("training", "--explode-grad-norm", dict(type=finite_float,
+        help="a gradient norm above this stops the run as diverged (default: 1e6)")),
+    ("training", "--no-restore-best", dict(action="store_const", const=False, dest="restore_best",
+        help="with --patience, keep the last weights instead of the best epoch's")),
+    ("training", "--betas", dict(type=float_pair, metavar="B1,B2",
+        help="Adam/AdamW/RMSprop betas (default: 0.9,0.999; 0.5,0.999 for the gan)")),
+    ("training", "--augment", dict(type=one_of("augmentation", ("shift_flip", "shift")),
+        help="augment image batches: shift_flip, shift (default: none; shift_flip for the "
+             "resnet)")),
     ("training", "--seed", dict(type=non_negative_int, help="default: 0")),
     ("training", "--device", dict(type=non_empty,
         help="auto (default), cpu, cuda, cuda:N, mps")),

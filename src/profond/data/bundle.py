@@ -60,7 +60,8 @@ class DataBundle:
                     "value(s); its files are corrupt: fix or replace them"
                 )
             y = getattr(self, f"y_{split}")
-            if self.task in CLASS_TASKS and self.classes and len(y):
+            # one class id per example; other target layouts (several labels) are the task's
+            if self.task in CLASS_TASKS and self.classes and len(y) and y.dim() == 1:
                 low, high = int(y.min()), int(y.max())
                 if low < 0 or high >= len(self.classes):
                     raise ProfondError(

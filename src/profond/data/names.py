@@ -13,6 +13,8 @@ DATASET_MODULES: dict[str, str] = {
     "co2": "profond.data.series",
     "fortunes": "profond.data.text",
     "shapes": "profond.data.shapes",
+    "ring": "profond.data.mixture",
+    "adding": "profond.data.adding",
 }
 
 

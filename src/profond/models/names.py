@@ -18,6 +18,9 @@ FAMILY_MODULES: dict[str, str] = {
     "unet": "profond.models.unet",
     "vae": "profond.models.vae",
     "gan": "profond.models.gan",
+    "tcn": "profond.models.tcn",
+    "vit": "profond.models.vit",
+    "point_gan": "profond.models.point_gan",
 }
 
 

@@ -83,12 +83,15 @@ def log_mlflow_model(run: ResolvedRun, tracker: MLflowTracker, folder: Path) -> 
     import mlflow
 
     from profond.inference.pyfunc import log_pyfunc_model
-    from profond.track.store import tracking_uri
+    from profond.track.store import fluent_tracking_uri, tracking_uri
     from profond.track.tracker import stdout_to_stderr
 
-    mlflow.set_tracking_uri(tracking_uri(run.tracking_uri))
     try:
-        with stdout_to_stderr(), mlflow.start_run(run_id=tracker.run_id):
+        with (
+            stdout_to_stderr(),
+            fluent_tracking_uri(tracking_uri(run.tracking_uri)),
+            mlflow.start_run(run_id=tracker.run_id),
+        ):
             log_pyfunc_model(folder, name="model", registered_model_name=run.register_as)
     except Exception as exc:
         return f"warning: the MLflow-format model was not logged ({type(exc).__name__}: {exc})"

@@ -7,9 +7,11 @@ migrating the SQLite database and creating an experiment happen under a file loc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from profond.paths import profond_home, writable_home
@@ -42,6 +44,30 @@ def quiet_mlflow() -> None:
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="mlflow")
+
+
+@contextlib.contextmanager
+def fluent_tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's fluent API (``mlflow.start_run``, ``log_model``) pointed at ``uri`` for a while.
+
+    ``mlflow.set_tracking_uri`` is process-wide and also writes ``MLFLOW_TRACKING_URI`` into the
+    environment; both are put back afterwards, so a run started from Python leaves the caller's
+    process as it found it.
+    """
+    import mlflow
+
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
+    previous = mlflow.get_tracking_uri() if previous_env else None
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        if previous_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+            mlflow.set_tracking_uri(None)  # back to "not set": resolved from the environment
+        else:
+            mlflow.set_tracking_uri(previous)
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env
 
 
 def store_lock() -> Any:

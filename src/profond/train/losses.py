@@ -77,13 +77,11 @@ def with_focal_loss(task: object, gamma: float = 2.0) -> object:
     if not isinstance(task, ClassificationTask):
         raise ProfondError("the focal loss applies to classification models")
 
-    from profond.data.augment import maybe_augment
-
     classification: ClassificationTask = task
 
     def training_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         weights = getattr(classification, "class_weights", None)  # set by setup(): read now
-        return focal_loss(model(maybe_augment(model, x)), y, gamma, weights)
+        return focal_loss(model(x), y, gamma, weights)
 
     focal_loss(torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), gamma)  # checks gamma now
     task.training_step = training_step  # type: ignore[method-assign]

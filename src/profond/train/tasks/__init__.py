@@ -19,6 +19,8 @@ TASK_CLASSES: dict[str, str] = {
     "segmentation": "profond.train.tasks.segmentation:SegmentationTask",
     "vae": "profond.train.tasks.vae:VAETask",
     "gan": "profond.train.tasks.gan:GANTask",
+    "regression": "profond.train.tasks.regression:RegressionTask",
+    "point_gan": "profond.train.tasks.point_gan:PointGANTask",
 }
 
 
