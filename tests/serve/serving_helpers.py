@@ -21,6 +21,7 @@ from profond.models.saved import LoadedModel, ModelCard, save_model
 from profond.monitor.drift import build_reference, save_reference
 from profond.serve.app import create_app
 from profond.serve.config import ModelSource, ServeConfig
+from profond.serve.protocol import uvicorn_options
 
 
 def digits_split() -> dict[str, np.ndarray]:
@@ -91,9 +92,8 @@ def make_config(model_dir: Path, **overrides: object) -> ServeConfig:
 def running_server(config: ServeConfig, loaded: LoadedModel | None = None) -> Iterator[str]:
     """A real uvicorn server in a thread; yields its base URL once /ready answers 200."""
     app = create_app(config, loaded)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level="error", lifespan="on")
-    )
+    options = {**uvicorn_options(config), "log_level": "error", "access_log": False}
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://{config.host}:{config.port}"

@@ -69,7 +69,9 @@ def create_app(config: ServeConfig, loaded: LoadedModel | None = None) -> FastAP
         app.include_router(router)
     add_docs(app)
     known = {route.path for route in app.routes if hasattr(route, "path")}
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=config.max_body_bytes, timeout=config.timeout_body
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics, known_paths=known)
     return app
 
@@ -82,8 +84,11 @@ def create_app_from_env() -> FastAPI:
     if not text:
         raise ProfondError(f"{CONFIG_ENV} is not set; start the server with `profond serve`")
     from profond.serve.commands import freeze_heap
+    from profond.serve.protocol import TimedH11Protocol
 
     config = ServeConfig.from_json(text)
+    TimedH11Protocol.timeout_headers = config.timeout_headers  # this worker's connections
+    TimedH11Protocol.timeout_body = config.timeout_body
     torch.set_num_threads(config.threads)
     app = create_app(config)
     freeze_heap()

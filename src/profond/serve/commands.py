@@ -47,6 +47,18 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--max-body-bytes", type=int, default=8 * 1024 * 1024, help="largest request body"
     )
     parser.add_argument(
+        "--timeout-headers",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send a request's headers (else 408 and closed)",
+    )
+    parser.add_argument(
+        "--timeout-body",
+        type=float,
+        default=30.0,
+        help="seconds a client has to send a request's body (else 408 and closed)",
+    )
+    parser.add_argument(
         "--token",
         default=os.environ.get("PROFOND_SERVE_TOKEN"),
         help="bearer token enabling POST /v1/model/reload (default: $PROFOND_SERVE_TOKEN)",
@@ -84,6 +96,8 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         max_wait_ms=args.max_wait_ms,
         max_instances=args.max_instances,
         max_body_bytes=args.max_body_bytes,
+        timeout_headers=args.timeout_headers,
+        timeout_body=args.timeout_body,
         token=args.token or None,
         workers=args.workers,
         threads=args.threads,
@@ -106,17 +120,6 @@ def banner(config: ServeConfig, family: str, task: str) -> str:
     )
 
 
-def _uvicorn_options(config: ServeConfig) -> dict[str, Any]:
-    return {
-        "host": config.host,
-        "port": config.port,
-        "log_level": config.log_level,
-        "access_log": config.access_log,
-        "timeout_keep_alive": config.timeout_keep_alive,
-        "h11_max_incomplete_event_size": 64 * 1024,  # headers larger than this are refused
-    }
-
-
 def freeze_heap() -> None:
     """Move every object alive now (modules, the model) out of the garbage collector's sight.
 
@@ -132,6 +135,8 @@ def run_serve(args: argparse.Namespace) -> int:
     import torch
     import uvicorn
 
+    from profond.serve.protocol import TimedH11Protocol, uvicorn_options
+
     config = config_from_args(args)
     torch.set_num_threads(config.threads)
     if config.workers == 1:
@@ -139,7 +144,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
         app = create_app(config)  # load errors surface here, before listening
         card = app.state.server.model.loaded.card
-        uv_config = uvicorn.Config(app, **_uvicorn_options(config))  # configures logging
+        uv_config = uvicorn.Config(app, **uvicorn_options(config))  # configures logging
         logging.getLogger("uvicorn.error").info(banner(config, card.family, card.task))
         freeze_heap()
         uvicorn.Server(uv_config).run()
@@ -153,15 +158,17 @@ def run_serve(args: argparse.Namespace) -> int:
         own_dir = tempfile.mkdtemp(prefix="profond-metrics-")
         os.environ[MULTIPROC_ENV] = own_dir
     os.environ[CONFIG_ENV] = config.to_json()
+    # Workers import the protocol class by name; their app factory sets its header deadline.
+    options = {**uvicorn_options(config), "http": TimedH11Protocol}
     try:
         # uvicorn.run configures logging only when it starts: Config does it now, for the banner.
-        uvicorn.Config("profond.serve.app:create_app_from_env", **_uvicorn_options(config))
+        uvicorn.Config("profond.serve.app:create_app_from_env", **options)
         logging.getLogger("uvicorn.error").info(banner(config, card.family, card.task))
         uvicorn.run(
             "profond.serve.app:create_app_from_env",
             factory=True,
             workers=config.workers,
-            **_uvicorn_options(config),
+            **options,
         )
     finally:
         if own_dir is not None:

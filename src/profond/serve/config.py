@@ -40,6 +40,8 @@ class ServeConfig:
         log_level: uvicorn's log level (``info`` shows the banner and the access log).
         access_log: log one line per request (uvicorn's access log).
         timeout_keep_alive: seconds an idle keep-alive connection is kept open.
+        timeout_headers: seconds a client has to send a request's headers (else 408, closed).
+        timeout_body: seconds a client has to send a request's whole body (else 408, closed).
     """
 
     source: ModelSource
@@ -60,6 +62,8 @@ class ServeConfig:
     log_level: str = "info"  # the banner, uvicorn's start line and the access log show
     access_log: bool = True  # one line per request (uvicorn's); off for peak throughput
     timeout_keep_alive: int = 5  # seconds an idle connection is kept (uvicorn's default)
+    timeout_headers: float = 10.0  # a slow header sender holds a connection no longer
+    timeout_body: float = 30.0  # 8 MiB at ~2 Mbit/s; a body trickle is cut off after this
 
     def __post_init__(self) -> None:
         if self.runtime not in RUNTIMES:
@@ -80,6 +84,14 @@ class ServeConfig:
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ProfondError(f"{name} must be a positive integer, got {name}={value!r}")
+        for name in ("timeout_headers", "timeout_body"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not 0 < value < 3600
+            ):
+                raise ProfondError(f"{name} must be in (0, 3600) seconds, got {name}={value!r}")
         if not 0 < self.port < 65536:
             raise ProfondError(f"port must be between 1 and 65535, got port={self.port}")
         if not 0 <= self.max_wait_ms <= 1000:

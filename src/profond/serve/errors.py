@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from profond.errors import ProfondError
 from profond.inference.errors import InputError
@@ -38,10 +40,19 @@ def install_error_handlers(app: FastAPI, metrics: ServeMetrics) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        kind = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        kind = {
+            404: "not_found",
+            405: "method_not_allowed",
+            408: "body_timeout",
+            413: "body_too_large",
+        }.get(exc.status_code, "http_error")
         return JSONResponse(error_body(kind, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def on_client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client left mid-body: nobody reads this answer, and nothing failed on our side.
+        metrics.rejected.labels("client_disconnected").inc()
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

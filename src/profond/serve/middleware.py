@@ -1,7 +1,8 @@
-"""ASGI middleware of the server: the one body limit, and request metrics."""
+"""ASGI middleware of the server: the one body limit (size and time), and request metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from fastapi.responses import JSONResponse
@@ -16,16 +17,24 @@ class BodyTooLarge(HTTPException):
     """Raised while reading a body that exceeds the limit (answered 413)."""
 
 
+class BodyTimeout(HTTPException):
+    """Raised when a body is not fully received in time (answered 408, connection closed)."""
+
+
 class BodyLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` (``ServeConfig.max_body_bytes``), for every route.
+    """Refuses bodies over ``max_bytes`` (``ServeConfig.max_body_bytes``), for every route, and
+    bodies not received within ``timeout`` seconds (``ServeConfig.timeout_body``).
 
     By ``Content-Length`` first, then as the body streams: a client can omit or lie about
     ``Content-Length`` (chunked encoding), so the bytes actually received are counted too.
+    The deadline covers the whole body, not each chunk: a client trickling a byte a second
+    would otherwise hold a connection and a request's memory for ever.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,12 +52,25 @@ class BodyLimitMiddleware:
                 return
         received = 0
         started = False
+        complete = False
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete or deadline is None:  # after the body: waits for a disconnect
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+                except asyncio.TimeoutError:
+                    raise BodyTimeout(
+                        408,
+                        f"request body not received within {self.timeout:g} s",
+                        headers={"connection": "close"},
+                    ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_bytes:
                     raise BodyTooLarge(413, self._message(received))
             return message
@@ -64,6 +86,11 @@ class BodyLimitMiddleware:
             if started:
                 raise
             await send_error(send, 413, "body_too_large", str(exc.detail))
+        except BodyTimeout as exc:
+            if started:
+                raise
+            # The rest of the body may still come: close rather than read it as the next request.
+            await send_error(send, 408, "body_timeout", str(exc.detail), close=True)
 
     def _message(self, size: int) -> str:
         return f"request body of {size} bytes or more is over the limit of {self.max_bytes} bytes"
@@ -106,8 +133,9 @@ class MetricsMiddleware:
             )
 
 
-async def send_error(send: Send, status: int, kind: str, message: str) -> None:
-    response = JSONResponse(error_body(kind, message), status_code=status)
+async def send_error(send: Send, status: int, kind: str, message: str, close: bool = False) -> None:
+    headers = {"connection": "close"} if close else None
+    response = JSONResponse(error_body(kind, message), status_code=status, headers=headers)
     await response({"type": "http"}, _no_receive, send)
 
 
