@@ -20,7 +20,6 @@ def _cli(home, *args):
     )
 
 
-@pytest.mark.slow  # a minute of subprocesses; run with -m slow
 def test_scratch_run_is_tracked_and_usable_like_a_torch_run(tmp_path):
     done = _cli(tmp_path, "train", "--engine", "scratch", "--epochs", "15", "--json")
     assert done.returncode == 0, done.stderr

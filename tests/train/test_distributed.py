@@ -7,10 +7,7 @@ import os
 import subprocess
 import sys
 
-import pytest
 
-
-@pytest.mark.slow  # a minute of subprocesses; run with -m slow
 def test_two_processes_train_one_run(tmp_path):
     env = {**os.environ, "PROFOND_HOME": str(tmp_path)}
     env.pop("MLFLOW_TRACKING_URI", None)

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 
 ARGS = ["train", "--data", "digits", "--epochs", "6", "--batch-size", "16", "--seed", "7",
@@ -39,7 +38,6 @@ def _checkpoint_epoch(home: Path) -> tuple[str, int] | None:
     return None
 
 
-@pytest.mark.slow  # a minute of subprocesses; run with -m slow
 def test_sigkill_then_resume_gives_the_same_result(tmp_path):
     reference = _cli(tmp_path / "a", *ARGS)
 
