@@ -133,6 +133,27 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start():
     assert _only_run().info.status == "FINISHED"
 
 
+def test_a_run_killed_before_it_wrote_its_configuration_resumes_from_its_tags():
+    """A kill between the run's creation and its first file: the options travel as a tag."""
+    from profond.runs import pipeline
+    from profond.runs.artifacts import write_run_config
+
+    reference = train_run(**{**QUICK, "experiment": "reference"})
+
+    def killed(path, run):
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(pipeline, "write_run_config", killed)
+        train_run(**QUICK)
+    run = _only_run()
+    assert run.info.status == "KILLED" and pipeline.CONFIG_TAG in run.data.tags
+    assert write_run_config is pipeline.write_run_config  # the real one is back for the resume
+    resumed = resume_run(run.info.run_id)
+    assert resumed.metrics == reference.metrics
+    assert _only_run().info.status == "FINISHED"
+
+
 def test_resuming_a_finished_run_is_refused():
     outcome = train_run(**QUICK)
     with pytest.raises(ProfondError, match=f"run {outcome.run_id} is FINISHED; there is nothing"):

@@ -166,14 +166,24 @@ def _engine_class(name: str) -> type[Engine]:
     return getattr(importlib.import_module(module), cls)
 
 
+CONFIG_TAG = "profond.run_config"  # the options, set when the run is created: resumable at once
+MAX_TAG_CHARS = 8000  # MLflow's limit on a tag's value
+
+
 def _tags(run: ResolvedRun, engine: Engine) -> dict[str, str]:
-    return {
+    import json
+
+    tags = {
         "profond.model": run.model,
         "profond.data": run.data,
         "profond.engine": run.engine,
         "profond.task": engine.bundle.task,
         "profond.world_size": str(engine.dist.world_size),
     }
+    options = json.dumps(run.to_options(), default=str)
+    if len(options) <= MAX_TAG_CHARS:
+        tags[CONFIG_TAG] = options
+    return tags
 
 
 def _params(run: ResolvedRun, engine: Engine) -> dict[str, Any]:
@@ -218,6 +228,9 @@ def _saved_options(run_id: str, tracking_uri: str | None) -> dict[str, Any]:
     legacy = checkpoints_dir() / run_id / "run.json"
     if legacy.is_file():  # written by earlier versions: nested train/data_options sections
         return _flat_legacy_options(legacy)
+    tagged = _tagged_options(run_id, tracking_uri)
+    if tagged is not None:  # killed between creating the run and writing its configuration
+        return tagged
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = client(tracking_uri).download_artifacts(
@@ -228,6 +241,19 @@ def _saved_options(run_id: str, tracking_uri: str | None) -> dict[str, Any]:
                 f"run {run_id} saved no configuration (it stopped while starting); start a new run"
             ) from None
         return read_run_config(Path(path))
+
+
+def _tagged_options(run_id: str, tracking_uri: str | None) -> dict[str, Any] | None:
+    import json
+
+    from profond.track.store import client
+
+    try:
+        text = client(tracking_uri).get_run(run_id).data.tags.get(CONFIG_TAG)
+        options = json.loads(text) if text else None
+    except Exception:
+        return None
+    return options if isinstance(options, dict) else None
 
 
 def _flat_legacy_options(path: Path) -> dict[str, Any]:
