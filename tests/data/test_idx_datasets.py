@@ -29,7 +29,8 @@ def _write_fake_mnist(folder, n_train=50, n_test=20, seed=0):
     return arrays
 
 
-def test_fashion_mnist_from_the_system_folder():
+def test_fashion_mnist_from_the_system_folder(system_data):
+    system_data("fashion-mnist")
     bundle = load_dataset("fashion-mnist", DataOptions(limit=1000, val_fraction=0.2))
     assert bundle.x_train.shape == (800, 1, 28, 28)
     assert bundle.x_val.shape == (200, 1, 28, 28)

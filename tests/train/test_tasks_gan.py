@@ -43,7 +43,8 @@ def home(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def fashion(home):
+def fashion(home, system_data):
+    system_data("fashion-mnist")
     bundle = load_dataset("fashion-mnist", DataOptions(limit=2000, val_fraction=0.15))
     return dataclasses.replace(bundle, x_test=bundle.x_test[:600], y_test=bundle.y_test[:600])
 

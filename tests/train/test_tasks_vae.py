@@ -29,7 +29,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def fashion(tmp_path_factory):
+def fashion(tmp_path_factory, system_data):
+    system_data("fashion-mnist")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PROFOND_HOME", str(tmp_path_factory.mktemp("home")))
         bundle = load_dataset("fashion-mnist", DataOptions(limit=1200, val_fraction=0.2))
