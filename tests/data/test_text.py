@@ -108,7 +108,10 @@ def test_missing_files_say_which_packages_to_install(tmp_path, monkeypatch) -> N
     assert "missing" in text.fortunes_status(DataOptions())
 
 
-@pytest.mark.skipif(not SYSTEM_FILES, reason="needs the Debian package(s) fortunes fortunes-min: apt-get install -y fortunes fortunes-min")
+@pytest.mark.skipif(
+    not SYSTEM_FILES,
+    reason="needs the Debian package(s) fortunes fortunes-min: apt-get install -y fortunes fortunes-min",
+)
 def test_real_fortunes_load() -> None:
     bundle = load_dataset("fortunes", DataOptions(max_len=32))
     assert len(bundle.x_train) > 3000 and len(bundle.classes) == len(CATEGORIES)

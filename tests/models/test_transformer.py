@@ -213,7 +213,10 @@ def _fortunes_run(
     return model, Trainer(config, figures_dir=tmp_path).fit(model, task, data)
 
 
-@pytest.mark.skipif(not FORTUNES, reason="needs the Debian package(s) fortunes fortunes-min: apt-get install -y fortunes fortunes-min")
+@pytest.mark.skipif(
+    not FORTUNES,
+    reason="needs the Debian package(s) fortunes fortunes-min: apt-get install -y fortunes fortunes-min",
+)
 def test_transformer_trains_on_fortunes_through_the_trainer(tmp_path) -> None:
     data = load_dataset("fortunes", DataOptions(max_len=32, limit=2000))
     overrides = {"d_model": "32", "num_heads": "2", "num_layers": "1", "dim_feedforward": "64"}
@@ -238,7 +241,10 @@ class AccuracyMonitored(ClassificationTask):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not FORTUNES, reason="needs the Debian package(s) fortunes fortunes-min: apt-get install -y fortunes fortunes-min")
+@pytest.mark.skipif(
+    not FORTUNES,
+    reason="needs the Debian package(s) fortunes fortunes-min: apt-get install -y fortunes fortunes-min",
+)
 def test_transformer_beats_bag_of_embeddings_on_fortunes() -> None:
     data = load_dataset("fortunes", DataOptions(max_len=64))
     base = {

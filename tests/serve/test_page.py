@@ -297,7 +297,9 @@ def server_url(model_dir: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium"
+)
 def test_drawing_a_digit_in_chromium_shows_prediction_and_heatmap(
     server_url: str, loaded: LoadedModel, tmp_path: Path
 ) -> None:
@@ -361,7 +363,9 @@ def test_drawing_a_digit_in_chromium_shows_prediction_and_heatmap(
             browser.close()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium"
+)
 def test_an_upload_that_is_not_an_image_shows_an_error(server_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -390,7 +394,9 @@ def open_page(playwright, url: str):  # type: ignore[no-untyped-def]
     return browser, page
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium"
+)
 def test_a_text_model_gets_a_text_box(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
     from serving_helpers import save_text_classifier
@@ -419,7 +425,9 @@ def test_a_text_model_gets_a_text_box(tmp_path: Path) -> None:
             browser.close()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs the Debian package chromium: apt-get install -y chromium"
+)
 def test_a_forecaster_gets_a_series_box_and_answers_in_series_units(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
     from serving_helpers import WINDOW, save_forecaster
