@@ -53,7 +53,9 @@ def check_int(
     expected = label or expected
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _refuse(name, expected, value, optional)
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+    # numbers.Integral's stub declares only < and <=; every Integral (int, numpy integers)
+    # also has >, which mypy cannot see
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):  # type: ignore[operator]
         raise _refuse(name, expected, value, optional)
 
 

@@ -72,7 +72,9 @@ def read_idx(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
         ) from None
 
 
-def _read_stream(path: Path, stream: BinaryIO, file_size: int | None, max_bytes: int) -> np.ndarray:
+def _read_stream(
+    path: Path, stream: BinaryIO | gzip.GzipFile, file_size: int | None, max_bytes: int
+) -> np.ndarray:
     """Header, bounds, then exactly the announced payload from ``stream``."""
     magic = stream.read(4)
     if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _DTYPES:
@@ -109,7 +111,7 @@ def _product(shape: tuple[int, ...]) -> int:
     return total
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytearray:
+def _read_exactly(stream: BinaryIO | gzip.GzipFile, size: int) -> bytearray:
     """Up to ``size`` bytes; fewer only when the stream ends first. Grows with what is read."""
     buffer = bytearray()
     while len(buffer) < size:

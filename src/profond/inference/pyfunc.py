@@ -19,12 +19,15 @@ from typing import Any
 
 import mlflow.pyfunc
 
+# imported by name: mypy sees the attribute mlflow.pyfunc as mlflow's lazy loader
+from mlflow.pyfunc import PythonModel
+
 ARTIFACT = "profond_model"  # the saved-model folder inside the MLflow model
 MAX_ROWS = 1_000_000  # one predict call; a larger job belongs in several calls
 REQUIREMENTS = ["torch", "numpy", "pandas", "pillow", "scipy", "mlflow"]
 
 
-class ProfondPyfunc(mlflow.pyfunc.PythonModel):
+class ProfondPyfunc(PythonModel):
     """profond's preprocessing, model and formatter behind MLflow's pyfunc interface."""
 
     def load_context(self, context: Any) -> None:

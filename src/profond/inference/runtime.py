@@ -138,7 +138,7 @@ class OnnxRuntime(Runtime):
 
 
 def build_runtime(
-    loaded: LoadedModel, runtime: str, onnx_path: str | None = None, threads: int = 1
+    loaded: LoadedModel, runtime: str, onnx_path: str | Path | None = None, threads: int = 1
 ) -> Runtime:
     """The runtime called ``runtime`` (``"torch"`` or ``"onnx"``) for ``loaded``."""
     if runtime == "torch":

@@ -11,6 +11,7 @@ Xavier (the init made for tanh) and sigmoid with a variance-preserving gain of 4
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
@@ -118,9 +119,13 @@ def measure(activation: str, init: str, seed: int, config: Config) -> dict[str, 
     for hook in hooks:
         hook.remove()
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    deltas = [z.grad for z in outputs]
+    weight_grads = [m.weight.grad for m in linears]
+    # retain_grad() and backward() filled every one of them
+    assert all(g is not None for g in deltas + weight_grads)
     return {
-        "delta": [z.grad.norm().item() for z in outputs],
-        "weight_grad": [m.weight.grad.norm().item() for m in linears],
+        "delta": [cast(torch.Tensor, g).norm().item() for g in deltas],
+        "weight_grad": [cast(torch.Tensor, g).norm().item() for g in weight_grads],
     }
 
 
@@ -135,7 +140,11 @@ def experiment(ctx: LabContext) -> Outcome:
 
     def verdict(claim: Claim, arm: str, below: float | None = None, above: float | None = None):
         values = ratio[arm]
-        ok = [v < below if below is not None else v > above for v in values]
+        if below is not None:
+            ok = [v < below for v in values]
+        else:
+            assert above is not None  # every caller gives one bound
+            ok = [v > above for v in values]
         return decide(
             claim,
             ok,

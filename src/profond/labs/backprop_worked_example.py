@@ -72,6 +72,7 @@ def c23_step() -> dict[str, dict[str, float]]:
     y_hat = torch.sigmoid(z)
     loss = 0.5 * (v["y"] - y_hat) ** 2
     loss.backward()
+    assert w.grad is not None and b.grad is not None  # backward() just filled both
     auto = {"z": z.item(), "y_hat": y_hat.item(), "J": loss.item(),
             "w_new": v["w"] - v["lr"] * w.grad.item(), "b_new": v["b"] - v["lr"] * b.grad.item()}  # fmt: skip
 
@@ -82,7 +83,9 @@ def c23_step() -> dict[str, dict[str, float]]:
     z_s = dense.forward(x)
     out = act.forward(z_s)
     # J = ½(y − ŷ)² so ∂J/∂ŷ = ŷ − y; each layer then applies its local derivative
-    dense.backward(act.backward(out - v["y"]), input_grad=False)
+    grad_z = act.backward(out - v["y"])
+    assert grad_z is not None  # input_grad defaults to True
+    dense.backward(grad_z, input_grad=False)
     scratch = {"z": float(z_s[0, 0]), "y_hat": float(out[0, 0]), "J": float(0.5 * (v["y"] - out[0, 0]) ** 2),
                "w_new": v["w"] - v["lr"] * float(dense.grads["W"][0, 0]),
                "b_new": v["b"] - v["lr"] * float(dense.grads["b"][0])}  # fmt: skip
@@ -106,13 +109,14 @@ def _gradcheck(seed: int, c: Config) -> float:
     rng = np.random.default_rng(seed)
     x, y = rng.standard_normal((8, 5)), rng.integers(0, 3, 8)
     model = build_mlp(5, c.hidden_sizes, 3, "sigmoid", 0.0, "xavier", seed, dtype=np.float64)
-    assert model.loss is not None
+    criterion = model.loss
+    assert criterion is not None
 
     def loss() -> float:
-        return model.loss.forward(model.forward(x), y)
+        return criterion.forward(model.forward(x), y)
 
     loss()
-    model.backward(model.loss.backward())
+    model.backward(criterion.backward())
     analytic = [g.copy() for g in model.gradients()]
     return max(relative_error(g, numerical_gradient(loss, p))
                for g, p in zip(analytic, model.parameters(), strict=True))  # fmt: skip
@@ -125,7 +129,11 @@ def _steepest(seed: int, c: Config) -> dict[str, float]:
     net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
     x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
     torch.nn.functional.cross_entropy(net(x), y).backward()
-    grad = torch.cat([p.grad.reshape(-1) for p in net.parameters()]).double()
+    parts = []
+    for p in net.parameters():
+        assert p.grad is not None  # backward() reached every parameter
+        parts.append(p.grad.reshape(-1))
+    grad = torch.cat(parts).double()
     random = torch.randn(c.directions, grad.numel(), dtype=torch.float64)
     random /= random.norm(dim=1, keepdim=True)
     return {"along_gradient": grad.norm().item(), "best_random": (random @ grad).max().item()}

@@ -112,7 +112,9 @@ def _grad_ratio(depth: int, seed: int, c: Config) -> float:
     model = st.build_model(setting, data, seed).train()
     F.cross_entropy(model(data.x_train[:256]), data.y_train[:256]).backward()
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return linears[0].weight.grad.norm().item() / linears[-2].weight.grad.norm().item()
+    first, last_hidden = linears[0].weight.grad, linears[-2].weight.grad
+    assert first is not None and last_hidden is not None  # backward() reached both
+    return first.norm().item() / last_hidden.norm().item()
 
 
 def experiment(ctx: LabContext) -> Outcome:

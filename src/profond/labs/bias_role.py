@@ -8,6 +8,7 @@ zero input always outputs zero).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import compare, decide, fmt_seeds
@@ -99,7 +100,7 @@ def experiment(ctx: LabContext) -> Outcome:
     data = st.digits(normalization="standard")
     setting = st.Setting(optimizer="adam", epochs=c.epochs,
                          model_options={"hidden_sizes": c.hidden_sizes, "dropout": 0.0})  # fmt: skip
-    arms = {}
+    arms: dict[str, dict[str, Any]] = {}
     for name, factory in (("with_bias", None),
                           ("without_bias", lambda d, s: strip_biases(st.build_model(setting, d, s)))):  # fmt: skip
         tuned, runs = st.tuned_over_seeds(setting, data, ctx.seeds, c.lr_grid, model=factory)

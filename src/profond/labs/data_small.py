@@ -43,7 +43,9 @@ def _raw_subset(n_train: int, n_test: int) -> dict[str, np.ndarray]:
 
     def write(tmp) -> None:
         with open(tmp, "wb") as handle:  # a file object: np.savez would append ".npz" to a path
-            np.savez(handle, **arrays)
+            # keywords spelled out: ** of a dict could, for mypy, fill savez's allow_pickle
+            np.savez(handle, train_x=arrays["train_x"], train_y=arrays["train_y"],
+                     test_x=arrays["test_x"], test_y=arrays["test_y"])  # fmt: skip
 
     atomic_write(path, write)
     return arrays

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -112,7 +113,7 @@ class LinearRNN:
         return Net()
 
 
-def _clipping(seed: int, c: Config) -> dict[str, float]:
+def _clipping(seed: int, c: Config) -> dict[str, Any]:
     from profond.labs import small_train as st
     from profond.labs.toy import regression_bundle, regression_task
 
@@ -122,7 +123,7 @@ def _clipping(seed: int, c: Config) -> dict[str, float]:
         "sums", *[(x, x.sum(1, keepdims=True) / math.sqrt(c.length)) for x in xs]
     )
     setting = st.Setting(optimizer="sgd", lr=c.lr, epochs=c.epochs, batch_size=32)
-    out = {}
+    out: dict[str, Any] = {}  # per arm: diverged (bool), final loss (float), curve (list)
     for name, clip in (("unclipped", None), ("clipped", c.clip)):
         run = st.train(
             setting.but(clip_grad_norm=clip), data, seed, model=LinearRNN(c), task=regression_task
@@ -133,7 +134,13 @@ def _clipping(seed: int, c: Config) -> dict[str, float]:
     return out
 
 
-def _high_lr(seed: int, c: Config) -> dict[str, float]:
+class _HighLr(TypedDict):
+    initial_grad_norm: float
+    diverged: bool
+    final_loss: float
+
+
+def _high_lr(seed: int, c: Config) -> _HighLr:
     import torch
     import torch.nn.functional as F
 
@@ -144,7 +151,11 @@ def _high_lr(seed: int, c: Config) -> dict[str, float]:
                          model_options={"hidden_sizes": (64, 64), "dropout": 0.0})  # fmt: skip
     model = st.build_model(setting, data, seed)
     F.cross_entropy(model(data.x_train[:64]), data.y_train[:64]).backward()
-    grad = torch.cat([p.grad.reshape(-1) for p in model.parameters()]).norm().item()
+    parts = []
+    for p in model.parameters():
+        assert p.grad is not None  # backward() reached every parameter
+        parts.append(p.grad.reshape(-1))
+    grad = torch.cat(parts).norm().item()
     run = st.train(setting, data, seed)
     diverged = run.diverged or not run.last("train_loss") < math.log(10)
     return {"initial_grad_norm": grad, "diverged": diverged, "final_loss": run.last("train_loss")}

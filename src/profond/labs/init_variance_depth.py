@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
@@ -85,7 +86,14 @@ def deep_mlp(activation: str, init: str, data, seed: int, c: Config):
     return model
 
 
-def activation_stds(activation: str, init: str, seed: int, c: Config) -> dict[str, list[float]]:
+class ActivationProbe(TypedDict):
+    """Per activation layer, the std of its outputs; the last layer's saturated share."""
+
+    std: list[float]
+    saturated: float
+
+
+def activation_stds(activation: str, init: str, seed: int, c: Config) -> ActivationProbe:
     import torch
 
     from profond.labs.small_train import digits
@@ -104,12 +112,14 @@ def activation_stds(activation: str, init: str, seed: int, c: Config) -> dict[st
 
 
 def _train_arms(ctx: LabContext) -> dict:
+    import torch
+
     from profond.labs import small_train as st
 
     c: Config = ctx.config
     data = st.digits()
     setting = st.Setting(optimizer="momentum", epochs=c.epochs)
-    out = {}
+    out: dict[str, Any] = {}
     for init in ("he", "xavier"):
 
         def factory(d, s, init=init):
@@ -123,7 +133,9 @@ def _train_arms(ctx: LabContext) -> dict:
     spreads = []
     for run in sym:
         first = next(m for m in run.model.modules() if hasattr(m, "weight"))
-        spreads.append((first.weight - first.weight[0]).abs().max().item())
+        weight = first.weight
+        assert isinstance(weight, torch.Tensor)  # a layer's weight, not a submodule
+        spreads.append((weight - weight[0]).abs().max().item())
     out["symmetric_spread"] = spreads
     return out
 

@@ -54,6 +54,7 @@ class ResidualMLP(nn.Module):
             nn.init.zeros_(layer.bias)
         if skip:
             for block in self.blocks:
+                assert isinstance(block, nn.Linear)  # the blocks built above
                 nn.init.zeros_(block.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

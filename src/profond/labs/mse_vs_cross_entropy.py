@@ -74,12 +74,13 @@ def _saturation(seed: int, c: Config) -> dict[str, float]:
     z = torch.cat([torch.tensor([z_true], dtype=torch.float64), others]).requires_grad_(True)
     target = torch.zeros(10, dtype=torch.float64)
     target[0] = 1.0
-    grads = {}
+    grads: dict[str, float] = {}
     for name in ("ce", "mse"):
         z.grad = None
         p = F.softmax(z, 0)
         loss = -torch.log(p[0]) if name == "ce" else ((p - target) ** 2).sum()
         loss.backward()
+        assert z.grad is not None  # z requires grad and is a leaf
         grads[name] = abs(z.grad[0].item())
     return {**grads, "p_true": F.softmax(z, 0)[0].item()}
 
@@ -141,9 +142,10 @@ def _regression(seed: int, c: Config) -> dict[str, dict[str, float]]:
                 torch.manual_seed(s)
                 return nn.Linear(1, 1)
 
-            run = st.train(
-                setting, data, seed, model=line, task=lambda d, loss=loss: regression_task(d, loss)
-            )
+            def task(d, loss=loss):
+                return regression_task(d, loss)
+
+            run = st.train(setting, data, seed, model=line, task=task)
             out[noise][loss] = run.test.get("test_mae", math.inf)
     return out
 

@@ -72,7 +72,7 @@ def experiment(ctx: LabContext) -> Outcome:
     data = st.digits(normalization="standard")
     setting = st.Setting(optimizer="adam", lr=c.lr, epochs=c.epochs,
                          model_options={"hidden_sizes": c.hidden_sizes, "dropout": 0.0})  # fmt: skip
-    runs = {"true": [], "random": []}
+    runs: dict[str, list[dict]] = {"true": [], "random": []}
     for seed in ctx.seeds:
         small = sweeps.subset(data, c.examples, seed)
         shuffled = torch.randint(data.num_classes, (c.examples,), generator=torch.Generator().manual_seed(seed))  # fmt: skip

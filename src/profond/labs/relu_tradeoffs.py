@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import compare, decide, fmt_seeds
@@ -108,7 +109,9 @@ def _dying(ctx: LabContext) -> dict[str, list[float]]:
                 chosen = (lr, run, setting)
                 break
         if chosen is None:
-            out["relu"].append(0.0), out["leaky_relu"].append(0.0), out["lr"].append(0.0)
+            out["relu"].append(0.0)
+            out["leaky_relu"].append(0.0)
+            out["lr"].append(0.0)
             continue
         lr, run, setting = chosen
         leaky = st.train(setting.but(model_options={"activation": "leaky_relu"}), data, seed)
@@ -124,7 +127,9 @@ def experiment(ctx: LabContext) -> Outcome:
 
     c: Config = ctx.config
     data = st.digits()
-    loss, lrs = {}, {}
+    # per activation: final losses by seed, and under "<act>_curves" the loss curves by seed
+    loss: dict[str, list[Any]] = {}
+    lrs: dict[str, float] = {}
     for act in ("sigmoid", "tanh", "relu"):
         setting = st.Setting(optimizer="momentum", epochs=c.epochs,
                              model_options={"hidden_sizes": (c.width,) * c.depth, "activation": act,

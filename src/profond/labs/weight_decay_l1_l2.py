@@ -10,6 +10,7 @@ same initialization and batches on bias-free MLPs, so that both act on the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from profond.labs import sweeps
 from profond.labs.base import Claim, Lab, LabContext, Outcome
@@ -101,7 +102,9 @@ def _regularized(c: Config, base, data, seed: int) -> dict:
 
     small = sweeps.subset(data, c.examples, seed)
     reg = base.but(optimizer="momentum", lr=c.reg_lr, epochs=c.reg_epochs)
-    out = {"none": st.train(reg, small, seed, task=sweeps.lean_task).test["test_accuracy"]}
+    out: dict[str, Any] = {
+        "none": st.train(reg, small, seed, task=sweeps.lean_task).test["test_accuracy"]
+    }
     for kind in ("l1", "l2"):
         runs = [st.train(reg.but(**{kind: lam}), small, seed, task=sweeps.lean_task) for lam in c.strengths]  # fmt: skip
         best = sweeps.best_index(runs)
@@ -120,7 +123,7 @@ def _sparsity(c: Config, base, data, seed: int) -> dict:
     from profond.labs import small_train as st
 
     reg = base.but(optimizer="sgd", lr=c.sgd_lr, epochs=c.reg_epochs)
-    out = {}
+    out: dict[str, Any] = {}
     for kind in ("l1", "l2"):
         model = st.train(reg.but(**{kind: c.sparse_strength}), data, seed, task=sweeps.lean_task).model  # fmt: skip
         first = next(m for m in model.modules() if isinstance(m, nn.Linear)).weight.detach()

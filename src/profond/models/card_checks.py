@@ -11,7 +11,7 @@ import dataclasses
 import math
 import numbers
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from torch import nn
 
@@ -42,7 +42,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _is_finite_list(values: Any) -> bool:
+def _is_finite_list(values: Any) -> TypeGuard[list[Any]]:
     return isinstance(values, list) and all(
         _is_number(v) and math.isfinite(float(v)) for v in values
     )

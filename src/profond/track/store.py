@@ -64,9 +64,12 @@ def fluent_tracking_uri(uri: str) -> Iterator[None]:
     finally:
         if previous_env is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
-            mlflow.set_tracking_uri(None)  # back to "not set": resolved from the environment
+            # back to "not set": resolved from the environment. mlflow accepts None here,
+            # though its annotation leaves it out.
+            mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
         else:
-            mlflow.set_tracking_uri(previous)
+            # previous is None when the variable was set but empty: "not set" again
+            mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
             os.environ["MLFLOW_TRACKING_URI"] = previous_env
 
 
