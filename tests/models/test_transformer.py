@@ -12,6 +12,7 @@ from torch import nn
 
 from profond.data.registry import DataOptions, load_dataset
 from profond.data.text import CATEGORIES
+from profond.inference.inputs import prepare_input
 from profond.models import build_model, get_family, make_config
 from profond.models.bag_of_embeddings import BagOfEmbeddings, BagOfEmbeddingsConfig
 from profond.models.saved import ModelCard
@@ -225,7 +226,7 @@ def test_transformer_trains_on_fortunes_through_the_trainer(tmp_path) -> None:
     # Seven collections: chance is about 1/7 (the largest class is under a quarter).
     assert result.test_metrics["test_accuracy"] > 0.4, result.test_metrics
     card = ModelCard(family="transformer", task="classification", data="fortunes", config={}, input_shape=[32], classes=data.classes, extra=data.extra)  # fmt: skip
-    x = task_class("classification").prepare_input("Beam me up, Scotty! -- Kirk", card)
+    x = prepare_input(task_class("classification"), "Beam me up, Scotty! -- Kirk", card)
     with torch.no_grad():
         answer = task_class("classification").format_prediction(model.eval()(x), card)
     assert answer[0]["label"] in CATEGORIES

@@ -11,6 +11,7 @@ from torch import nn
 
 from profond.data.registry import DataOptions, load_dataset
 from profond.errors import ProfondError
+from profond.inference.inputs import prepare_input
 from profond.models import build_model, get_family, make_config
 from profond.models.saved import ModelCard
 from profond.train.config import TrainConfig
@@ -115,8 +116,8 @@ def test_predict_reads_csv_and_npy_windows_and_answers_in_original_units(tmp_pat
     raw = np.asarray(data.extra["series"])[-6:]
     (tmp_path / "last.csv").write_text("\n".join(f"{v:.4f}" for v in raw))
     np.save(tmp_path / "last.npy", np.stack([raw, raw + 1.0]))
-    x_csv = ForecastingTask.prepare_input(str(tmp_path / "last.csv"), card)
-    x_npy = ForecastingTask.prepare_input(str(tmp_path / "last.npy"), card)
+    x_csv = prepare_input(ForecastingTask, str(tmp_path / "last.csv"), card)
+    x_npy = prepare_input(ForecastingTask, str(tmp_path / "last.npy"), card)
     assert x_csv.shape == (1, 6, 1) and x_npy.shape == (2, 6, 1)
     torch.testing.assert_close(x_csv[0], x_npy[0], atol=1e-4, rtol=0)
     torch.testing.assert_close(x_csv[0], data.preprocessing.apply(torch.tensor(raw)).unsqueeze(-1))
@@ -133,15 +134,15 @@ def test_predict_rejects_wrong_shapes_and_files(tmp_path) -> None:
     with pytest.raises(
         ProfondError, match=r"last 6 values.*shape \(6,\) or \(B, 6\); got shape \(1, 5\)"
     ):
-        ForecastingTask.prepare_input(str(tmp_path / "short.npy"), card)
+        prepare_input(ForecastingTask, str(tmp_path / "short.npy"), card)
     (tmp_path / "nan.csv").write_text("1,2,3,nan,5,6")
     with pytest.raises(ProfondError, match="NaN"):
-        ForecastingTask.prepare_input(str(tmp_path / "nan.csv"), card)
+        prepare_input(ForecastingTask, str(tmp_path / "nan.csv"), card)
     (tmp_path / "words.csv").write_text("a,b,c")
     with pytest.raises(ProfondError, match="cannot read numbers"):
-        ForecastingTask.prepare_input(str(tmp_path / "words.csv"), card)
+        prepare_input(ForecastingTask, str(tmp_path / "words.csv"), card)
     with pytest.raises(ProfondError, match=r"\.csv or \.npy"):
-        ForecastingTask.prepare_input(str(tmp_path / "missing.json"), card)
+        prepare_input(ForecastingTask, str(tmp_path / "missing.json"), card)
 
 
 def test_lstm_beats_persistence_one_step_on_sunspots_through_the_trainer(tmp_path) -> None:

@@ -10,6 +10,7 @@ import torch
 
 from profond.data.registry import DataOptions, load_dataset
 from profond.errors import ProfondError
+from profond.inference.inputs import prepare_input
 from profond.models.gan import GAN, GANConfig
 from profond.models.saved import ModelCard
 from profond.train.config import TrainConfig
@@ -181,7 +182,7 @@ def test_predict_points_to_generate():
         family="gan", task="gan", data="fashion-mnist", config={}, input_shape=[1, 28, 28]
     )
     with pytest.raises(ProfondError, match="profond generate"):
-        GANTask.prepare_input("image.png", card)
+        prepare_input(GANTask, "image.png", card)
 
 
 def test_trainer_end_to_end(fashion, tmp_path):

@@ -9,6 +9,7 @@ import torch
 
 from profond.data.bundle import DataBundle
 from profond.errors import ProfondError
+from profond.inference.inputs import prepare_input
 from profond.models import get_family, make_config
 from profond.models.autoencoder import Autoencoder, AutoencoderConfig
 from profond.models.saved import ModelCard
@@ -81,4 +82,4 @@ def test_predict_does_not_apply() -> None:
         input_shape=[1, 28, 28],
     )
     with pytest.raises(ProfondError, match="predict does not apply"):
-        ReconstructionTask.prepare_input("image.png", card)
+        prepare_input(ReconstructionTask, "image.png", card)

@@ -8,6 +8,7 @@ import torch
 
 from profond.data.registry import DataOptions, load_dataset
 from profond.errors import ProfondError
+from profond.inference.inputs import prepare_input
 from profond.models.saved import ModelCard
 from profond.models.tcn import TCNConfig, TCNForecaster
 from profond.train.config import TrainConfig
@@ -42,10 +43,10 @@ def test_bad_targets_and_inputs_fail_clearly(tmp_path) -> None:
     card = ModelCard(family="tcn", task="regression", data="adding", config={}, input_shape=[6, 2])
     good = tmp_path / "x.npy"
     np.save(good, data.x_test[:3].numpy())
-    assert RegressionTask.prepare_input(str(good), card).shape == (3, 6, 2)
+    assert prepare_input(RegressionTask, str(good), card).shape == (3, 6, 2)
     bad = tmp_path / "bad.npy"
     np.save(bad, np.zeros((3, 5)))
     with pytest.raises(ProfondError, match=r"shape \[6, 2\]"):
-        RegressionTask.prepare_input(str(bad), card)
+        prepare_input(RegressionTask, str(bad), card)
     out = RegressionTask.format_prediction(torch.tensor([[0.5], [1.25]]), card)
     assert out == [{"value": [0.5]}, {"value": [1.25]}]

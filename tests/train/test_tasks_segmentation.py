@@ -12,6 +12,7 @@ from PIL import Image
 
 from profond.data.registry import DataOptions, load_dataset
 from profond.errors import ProfondError
+from profond.inference.inputs import prepare_input
 from profond.models import get_family, make_config
 from profond.models.saved import ModelCard
 from profond.train.config import TrainConfig
@@ -82,7 +83,7 @@ def test_predict_from_an_image_file(tmp_path: Path) -> None:
     pixels = np.zeros((64, 64), dtype=np.uint8)
     pixels[10:30, 10:30] = 255
     Image.fromarray(pixels).save(tmp_path / "square.png")
-    x = SegmentationTask.prepare_input(str(tmp_path / "square.png"), card)
+    x = prepare_input(SegmentationTask, str(tmp_path / "square.png"), card)
     assert x.shape == (1, 1, 32, 32) and float(x.max()) == pytest.approx(1.0)
     logits = torch.zeros(1, 4, 32, 32)
     logits[0, 2] = (x[0, 0] > 0.5).float() * 5  # call bright pixels "square"
@@ -91,7 +92,7 @@ def test_predict_from_an_image_file(tmp_path: Path) -> None:
     assert result["pixel_fraction"]["square"] == pytest.approx(100 / 1024, abs=0.02)
     assert np.array(result["mask"]).shape == (32, 32)
     with pytest.raises(ProfondError, match="not found"):
-        SegmentationTask.prepare_input(str(tmp_path / "missing.png"), card)
+        prepare_input(SegmentationTask, str(tmp_path / "missing.png"), card)
     (tmp_path / "bad.png").write_bytes(b"not an image")
     with pytest.raises(ProfondError, match="PNG or JPEG"):
-        SegmentationTask.prepare_input(str(tmp_path / "bad.png"), card)
+        prepare_input(SegmentationTask, str(tmp_path / "bad.png"), card)

@@ -11,6 +11,7 @@ from torch.distributions import Normal, kl_divergence
 
 from profond.data.registry import DataOptions, load_dataset
 from profond.errors import ProfondError
+from profond.inference.inputs import prepare_input
 from profond.models.saved import ModelCard
 from profond.models.vae import VAE, VAEConfig
 from profond.train.config import TrainConfig
@@ -130,7 +131,7 @@ def test_predict_points_to_generate():
         family="vae", task="vae", data="fashion-mnist", config={}, input_shape=[1, 28, 28]
     )
     with pytest.raises(ProfondError, match="profond generate"):
-        VAETask.prepare_input("image.png", card)
+        prepare_input(VAETask, "image.png", card)
 
 
 def test_trainer_end_to_end_with_figures(fashion, tmp_path, monkeypatch):

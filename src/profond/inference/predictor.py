@@ -18,6 +18,7 @@ from PIL import Image
 from profond.errors import ProfondError
 from profond.inference.decode import input_kind, rows_to_array
 from profond.inference.errors import InputError
+from profond.inference.inputs import prepare_input
 from profond.inference.runtime import Runtime, RuntimeOutput, build_runtime
 from profond.models.saved import LoadedModel
 from profond.train.task import Task
@@ -145,7 +146,7 @@ class Predictor:
 
     def prepare_source(self, source: str) -> np.ndarray:
         """What ``profond predict`` is given (a file path, or a text) → a model input batch."""
-        return self.task.prepare_input(source, self.card).numpy()
+        return prepare_input(self.task, source, self.card).numpy()
 
     # ---- running and formatting --------------------------------------------------------------
     def run(self, x: np.ndarray) -> RuntimeOutput:

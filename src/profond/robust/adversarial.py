@@ -58,6 +58,9 @@ class AdversarialTask(Task):
         self.steps, self.alpha = steps, alpha
         self.bounds = input_bounds(inner.data.x_train)
         self.name, self.monitor, self.monitor_mode = inner.name, inner.monitor, inner.monitor_mode
+        # class attributes of Task would shadow __getattr__: take the inner task's own
+        self.predict_input, self.image_invert = inner.predict_input, inner.image_invert
+        self.predict_refusal = inner.predict_refusal
         self.generator = torch.Generator().manual_seed(0)
 
     def __getattr__(self, name: str) -> Any:  # anything else a caller reads from the task
@@ -103,9 +106,6 @@ class AdversarialTask(Task):
 
     def epoch_figures(self, model: nn.Module, data: Any, outdir: Any, epoch: int) -> list:
         return self.inner.epoch_figures(model, data, outdir, epoch)
-
-    def prepare_input(self, source: str, card: Any) -> torch.Tensor:  # type: ignore[override]
-        return self.inner.prepare_input(source, card)
 
     def format_prediction(self, output: torch.Tensor, card: Any) -> list:  # type: ignore[override]
         return self.inner.format_prediction(output, card)

@@ -34,6 +34,14 @@ class Task:
             (class, label, probabilities), ``"forecast"`` (values in the series' units),
             ``"mask"`` (a class per pixel), ``"reconstruction"`` (the input remade, raw units)
             or ``"none"`` (the model makes samples, not predictions).
+        predict_input: what ``profond predict`` reads for this task (decoded by the
+            inference package's ``prepare_input``): ``"rows_or_image"`` (an image file,
+            a ``.npy``/``.csv`` file of raw rows, or a text for text models), ``"series"`` (the
+            last values of a series), ``"npy"`` (a ``.npy`` array of inputs) or ``"none"``.
+        predict_refusal: when not empty, the error ``profond predict`` gives instead
+            (``{family}`` and ``{task}`` are filled from the model card).
+        image_invert: how an image given to ``predict`` is inverted to match the training
+            data: ``"auto"`` (decided from its background) or ``"no"``.
         supports_drift: the server's drift monitor applies (a reference is built at training).
         supports_onnx: the model can be exported to ONNX and served by onnxruntime.
         supports_gradcam: predictions can be explained (Grad-CAM or saliency).
@@ -50,6 +58,9 @@ class Task:
     monitor_mode = "min"
     manual_optimization = False
     output_kind = "none"
+    predict_input = "none"
+    predict_refusal = ""
+    image_invert = "auto"
     supports_drift = False
     supports_onnx = True
     supports_gradcam = False
@@ -103,15 +114,6 @@ class Task:
     def final_metrics(self, model: nn.Module, data: DataBundle) -> dict[str, float]:
         """Extra final metrics logged without prefix (baselines, a GAN's quality score, ...)."""
         return {}
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        """Turn what a user gives ``profond predict`` (a file path or a text) into a batch.
-
-        Shape: returns ``(B, *card.input_shape)``, already preprocessed as in training.
-        Raises :class:`~profond.errors.ProfondError` naming the expected shape/format.
-        """
-        raise NotImplementedError
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ class ClassificationTask(Task):
     """Targets ``y`` are ``(N,)`` int64 class ids; the model returns ``(B, num_classes)`` logits."""
 
     name = "classification"
+    predict_input = "rows_or_image"
     output_kind = "classes"
     supports_drift = True
     supports_gradcam = True
@@ -137,20 +138,6 @@ class ClassificationTask(Task):
         result = Trainer(config).fit(baseline, task, data)
         torch.set_rng_state(rng)
         return {"baseline_bag_of_embeddings_accuracy": result.test_metrics["test_accuracy"]}
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        """An image file (PNG/JPEG), a ``.npy``/``.csv`` array of raw values, or text for text models.
-
-        Shape: returns ``(B, *card.input_shape)`` preprocessed as in training.
-        """
-        if card.extra.get("vocab") is not None:
-            from profond.data.text import encode_text
-
-            return encode_text(source, card)
-        from profond.inference.decode import rows_or_image
-
-        return rows_or_image(source, card)
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

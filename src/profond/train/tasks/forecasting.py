@@ -97,6 +97,7 @@ class ForecastingTask(Task):
     """MSE training on scaled values; RMSE/MAE in original units; naive baselines."""
 
     name = "forecasting"
+    predict_input = "series"
     output_kind = "forecast"
     main_metric, main_metric_greater_is_better = "test_rmse", False
     monitor = "rmse"
@@ -168,22 +169,6 @@ class ForecastingTask(Task):
             data, data.preprocessing.invert(y_hat.double()).numpy(), outdir / "forecast_test.png"
         )
         return [training_curves(history, outdir / "training_curves.png"), forecast]
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        """Read the last ``window`` values of a series (original units) from .csv or .npy.
-
-        A file may hold one window (``window`` numbers, in a row or a column) or several
-        (one window per row). Shape: returns ``(B, window, 1)`` scaled as in training.
-        """
-        from profond.inference.decode import read_values, series_windows
-
-        window = int(card.input_shape[0])
-        values = series_windows(read_values(Path(source)), window, source)
-        prep = (
-            Preprocessing.from_dict(card.preprocessing) if card.preprocessing else Preprocessing()
-        )
-        return prep.apply(torch.tensor(values)).unsqueeze(-1)  # (B, window, 1)
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

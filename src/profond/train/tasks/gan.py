@@ -44,6 +44,9 @@ class GANTask(Task):
     """
 
     name = "gan"
+    predict_refusal = (
+        "a GAN run makes images rather than predictions: use `profond generate RUN_ID --n 64`"
+    )
     output_kind = "none"
     supports_onnx = False
     supports_generate = True
@@ -170,12 +173,6 @@ class GANTask(Task):
     ) -> list[Path]:
         """``gan_samples.png``: 64 images of the final generator."""
         return [self._samples(model, Path(outdir) / "gan_samples.png")]
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        raise ProfondError(
-            "a GAN run makes images rather than predictions: use `profond generate RUN_ID --n 64`"
-        )
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

@@ -51,6 +51,7 @@ class PointGANTask(Task):
     """Trains a :class:`~profond.models.point_gan.PointGAN` on ``(N, D)`` points."""
 
     name = "point_gan"
+    predict_refusal = "a GAN run makes points rather than predictions"
     main_metric, main_metric_greater_is_better = "test_modes", True
     supports_onnx = False
     monitor = "loss"
@@ -159,10 +160,6 @@ class PointGANTask(Task):
         ax.set_aspect("equal")
         ax.legend()
         return [save_figure(fig, Path(outdir) / "point_gan_samples.png")]
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        raise ProfondError("a GAN run makes points rather than predictions")
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

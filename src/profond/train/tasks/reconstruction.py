@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from profond.errors import ProfondError
 from profond.models.wrappers import unwrap
 from profond.train.task import Task
 
@@ -42,6 +41,10 @@ class ReconstructionTask(Task):
     """Mean squared error between an image and its reconstruction."""
 
     name = "reconstruction"
+    predict_refusal = (
+        "predict does not apply to {family} models (task reconstruction); look at the "
+        "run's reconstruction figures or use `profond generate`"
+    )
     output_kind = "reconstruction"
     main_metric, main_metric_greater_is_better = "test_mse", False
     monitor = "mse"
@@ -117,13 +120,6 @@ class ReconstructionTask(Task):
         )
         paths.append(latent_scatter(latent, labels, data.classes, outdir / "latent.png", title))
         return paths
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> Any:
-        raise ProfondError(
-            f"predict does not apply to {card.family} models (task reconstruction); look at the "
-            "run's reconstruction figures or use `profond generate`"
-        )
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -28,6 +27,7 @@ class RegressionTask(Task):
     """MSE training; ``loss`` (= MSE), ``rmse``, ``mae`` on a split; a constant baseline."""
 
     name = "regression"
+    predict_input = "npy"
     main_metric, main_metric_greater_is_better = "test_rmse", False
     monitor = "loss"
     monitor_mode = "min"
@@ -73,25 +73,6 @@ class RegressionTask(Task):
         from profond.train.plots import training_curves
 
         return [training_curves(history, Path(outdir) / "training_curves.png")]
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        """A ``.npy`` array of inputs, ``(B, *input_shape)`` or one sample ``input_shape``."""
-        path = Path(source)
-        if not path.is_file() or path.suffix.lower() != ".npy":
-            raise ProfondError(f"{source}: expected an existing .npy file of inputs")
-        try:
-            array = np.load(path, allow_pickle=False).astype(np.float32)
-        except ValueError as exc:
-            raise ProfondError(f"{path}: not a readable .npy array ({exc})") from None
-        shape = tuple(card.input_shape)
-        size = int(np.prod(shape))
-        if array.size == 0 or array.size % size or not np.isfinite(array).all():
-            raise ProfondError(
-                f"{path}: expected finite inputs of shape {list(shape)} (or a batch of them); "
-                f"got shape {array.shape}"
-            )
-        return torch.from_numpy(array.reshape(-1, *shape))
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

@@ -40,6 +40,9 @@ class SegmentationTask(Task):
     """Per-pixel cross-entropy; ``miou`` is the mean of the per-class IoU over the split."""
 
     name = "segmentation"
+    predict_input = "rows_or_image"
+    # shapes are light on a darker background, as the generated data draws them
+    image_invert = "no"
     output_kind = "mask"
     main_metric, main_metric_greater_is_better = "test_miou", True
     monitor = "miou"
@@ -88,15 +91,6 @@ class SegmentationTask(Task):
                 x, data.y_test[:FIGURE_SAMPLES], prediction, data.classes, outdir / "masks.png"
             ),
         ]
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        """An image file (PNG/JPEG), resized to the model's input, or a ``.npy``/``.csv`` file of
-        raw rows; preprocessed as in training. Shape: returns ``(B, *card.input_shape)``."""
-        from profond.inference.decode import rows_or_image
-
-        # shapes are light on a darker background, as the generated data draws them
-        return rows_or_image(source, card, invert="no")
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:

@@ -58,6 +58,9 @@ class VAETask(Task):
     """Trains a VAE on images; reports the ELBO per sample (higher is better)."""
 
     name = "vae"
+    predict_refusal = (
+        "a VAE run makes images rather than predictions: use `profond generate RUN_ID --n 64`"
+    )
     output_kind = "reconstruction"
     supports_generate = True
     main_metric, main_metric_greater_is_better = "test_elbo", True
@@ -122,12 +125,6 @@ class VAETask(Task):
         finally:
             model.train(was_training)
         return paths
-
-    @staticmethod
-    def prepare_input(source: str, card: ModelCard) -> torch.Tensor:
-        raise ProfondError(
-            "a VAE run makes images rather than predictions: use `profond generate RUN_ID --n 64`"
-        )
 
     @staticmethod
     def format_prediction(output: torch.Tensor, card: ModelCard) -> list[dict[str, Any]]:
