@@ -47,3 +47,18 @@ def test_the_wrapper_keeps_the_task_interface() -> None:
         make_adversarial(inner, "fgsm", mix=2.0)
     with pytest.raises(ProfondError):
         make_adversarial(inner, "deepfool")
+
+
+def test_the_wrapper_says_what_its_task_says():
+    """Main metric, output kind and what applies come from the wrapped task, not Task's defaults."""
+    from profond.data.registry import DataOptions, get_dataset
+    from profond.robust.adversarial import make_adversarial
+    from profond.train.tasks import task_class
+
+    data = get_dataset("digits").load(DataOptions(limit=64))
+    inner = task_class("classification")(data)
+    wrapped = make_adversarial(inner, "fgsm", eps=0.1)
+    for attribute in ("main_metric", "output_kind", "supports_drift", "supports_gradcam",
+                      "predict_input", "monitor"):  # fmt: skip
+        assert getattr(wrapped, attribute) == getattr(inner, attribute), attribute
+    assert wrapped.main_metric == "test_accuracy"

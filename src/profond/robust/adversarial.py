@@ -57,10 +57,10 @@ class AdversarialTask(Task):
         self.method, self.eps, self.mix = method, eps, mix
         self.steps, self.alpha = steps, alpha
         self.bounds = input_bounds(inner.data.x_train)
-        self.name, self.monitor, self.monitor_mode = inner.name, inner.monitor, inner.monitor_mode
-        # class attributes of Task would shadow __getattr__: take the inner task's own
-        self.predict_input, self.image_invert = inner.predict_input, inner.image_invert
-        self.predict_refusal = inner.predict_refusal
+        # Task's class attributes (name, main metric, output kind, what applies...) would shadow
+        # __getattr__: take every one of them from the inner task
+        for attribute in _task_attributes():
+            setattr(self, attribute, getattr(inner, attribute))
         self.generator = torch.Generator().manual_seed(0)
 
     def __getattr__(self, name: str) -> Any:  # anything else a caller reads from the task
@@ -128,3 +128,12 @@ def make_adversarial(task: Task, method: str | None, **options: Any) -> Task:
     if task.name != "classification":
         raise ProfondError(f"--adversarial applies to classification models, not {task.name}")
     return AdversarialTask(task, method, **options)
+
+
+def _task_attributes() -> list[str]:
+    """The plain values a :class:`Task` declares as class attributes (str, bool, ...)."""
+    return [
+        key
+        for key, value in vars(Task).items()
+        if not key.startswith("_") and isinstance(value, (str, bool, int, float))
+    ]
