@@ -70,6 +70,8 @@ def test_a_confident_discriminator_starves_the_minimax_generator() -> None:
     out = gan_lab.saturation_ratio(config, seed=0, data=gan_lab._data(config))
     assert out["d_fake"] <= config.strong_d_fake
     assert out["ratio"] < 0.05
+    # the claim is decided when D is first 99 % accurate: that moment must be reached and measured
+    assert 0.0 < out["ratio_when_accurate"] < 1.0
 
 
 def test_conv_arithmetic_measurements() -> None:
