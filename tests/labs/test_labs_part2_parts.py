@@ -256,8 +256,12 @@ def test_multitask_targets_and_a_batch_without_class_labels() -> None:
     assert (parity.y_train[10:, 0] == mt.UNLABELLED).all()
     assert torch.equal(parity.y_train[:10, 0], data.y_train[:10])
     assert torch.equal(parity.y_train[:, 1], data.y_train % 2)
-    task = mt.multitask_task(config)(parity)
+    from profond.train.tasks.multitask import UNLABELLED, MultitaskTask
+
+    assert mt.UNLABELLED == UNLABELLED
+    task = MultitaskTask(parity)
     model = mt.multitask_model(config, seed=0, aux=True)
+    assert mt.multitask_model(config, seed=0, aux=False).aux_head is None
     loss = task.training_step(model, parity.x_train[20:30], parity.y_train[20:30])
     assert torch.isfinite(loss) and loss > 0  # only the auxiliary loss, no NaN
 
