@@ -37,6 +37,14 @@ STEPS: dict[str, Callable[..., Any]] = {
 CELLS: dict[str, Callable[..., nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
+def keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
+    """Inverted-dropout mask: 0 with probability ``p``, else ``1 / (1 - p)`` (same mean).
+
+    Shape: that of ``like``.
+    """
+    return (torch.rand_like(like) >= p).to(like.dtype) / (1 - p)
+
+
 @dataclass(frozen=True)
 class RecurrentConfig:
     """Configuration shared by the three cells; ``cell`` is fixed by each subclass."""
@@ -128,7 +136,6 @@ class RecurrentForecaster(nn.Module):
             batch_first=True,
         )
         directions = 2 if config.bidirectional else 1
-        self.head_dropout = nn.Dropout(config.head_dropout)
         self.head = nn.Linear(config.hidden_size * directions, config.out_features)
         self.reset_parameters()
 
@@ -193,7 +200,7 @@ class RecurrentForecaster(nn.Module):
         weights = [getattr(self.rnn, f"{k}{suffix}") for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]  # fmt: skip
         h = sequence.new_zeros(sequence.shape[0], c.hidden_size)
         cell = h.clone()
-        mask = (torch.rand_like(h) >= p).to(h.dtype) / (1 - p)  # inverted: same expected value
+        mask = keep_mask(h, p)
         outputs = []
         steps = range(sequence.shape[1] - 1, -1, -1) if backwards else range(sequence.shape[1])
         for n, t in enumerate(steps):
@@ -202,7 +209,7 @@ class RecurrentForecaster(nn.Module):
             else:
                 h = STEPS[c.cell](sequence[:, t], h, *weights)
             if c.recurrent_dropout_mask == "step" and n:
-                mask = (torch.rand_like(h) >= p).to(h.dtype) / (1 - p)
+                mask = keep_mask(h, p)
             h = h * mask
             outputs.append(h)
         if backwards:
@@ -217,7 +224,10 @@ class RecurrentForecaster(nn.Module):
         seen in training, so a series that keeps rising (CO2) cannot be forecast as a level;
         as a change it can, and "no change" (persistence) is where the model starts from.
         """
-        y_hat = self.head(self.head_dropout(self.features(x)))  # (B, out_features)
+        features = self.features(x)  # (B, hidden_size * directions)
+        if self.training and self.config.head_dropout > 0:
+            features = features * keep_mask(features, self.config.head_dropout)
+        y_hat = self.head(features)  # (B, out_features)
         if self.config.residual:
             y_hat = y_hat + x[:, -1, :1]  # (B, 1) broadcast over the forecast steps
         return y_hat
