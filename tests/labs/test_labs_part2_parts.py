@@ -258,32 +258,35 @@ def test_multitask_targets_and_a_batch_without_class_labels() -> None:
     assert (parity.y_train[10:, 0] == mt.UNLABELLED).all()
     assert torch.equal(parity.y_train[:10, 0], data.y_train[:10])
     assert torch.equal(parity.y_train[:, 1], data.y_train % 2)
-    task = mt.multitask_task(config)(parity)
+    from profond.train.tasks.multitask import UNLABELLED, MultitaskTask
+
+    assert mt.UNLABELLED == UNLABELLED
+    task = MultitaskTask(parity)
     model = mt.multitask_model(config, seed=0, aux=True)
+    assert mt.multitask_model(config, seed=0, aux=False).aux_head is None
     loss = task.training_step(model, parity.x_train[20:30], parity.y_train[20:30])
     assert torch.isfinite(loss) and loss > 0  # only the auxiliary loss, no NaN
 
 
 def test_dropout_masks_follow_their_scheme() -> None:
-    from profond.labs.recurrent_dropout import Config, dropout_lstm
+    from profond.labs.recurrent_dropout import SCHEMES, Config, dropout_lstm
 
     config = Config(hidden=8, p=0.5)
     x = torch.rand(4, 6, 2)
-    for scheme in (
-        "none",
-        "output only",
-        "hidden, new mask each step",
-        "hidden, one mask per sequence",
-    ):
+    for scheme in SCHEMES:
         model = dropout_lstm(scheme, config, seed=0)
         assert model(x).shape == (4, 1)
         model.eval()
         torch.testing.assert_close(model(x), model(x))  # no dropout at evaluation
+    placed = {s: dropout_lstm(s, config, seed=0).config for s in SCHEMES}
+    assert placed["none"].recurrent_dropout == placed["none"].head_dropout == 0.0
+    assert (
+        placed["output only"].head_dropout == 0.5 and placed["output only"].recurrent_dropout == 0
+    )
+    assert placed["hidden, new mask each step"].recurrent_dropout_mask == "step"
+    assert placed["hidden, one mask per sequence"].recurrent_dropout_mask == "sequence"
     # one mask per sequence: the same hidden units are silenced at every step
     model = dropout_lstm("hidden, one mask per sequence", config, seed=0).train()
-    seen = []
-    model.cell.register_forward_hook(lambda m, i, o: seen.append(i[1][0].clone()))
-    torch.manual_seed(1)
-    model(x)
-    zeros = [(h == 0) for h in seen[1:]]  # states fed back after the first step
-    assert all(torch.equal(z, zeros[0]) for z in zeros) and zeros[0].any()
+    outputs, _ = model._run_layer(x, "_l0", backwards=False)  # (4, 6, 8)
+    zeros = outputs == 0
+    assert all(torch.equal(zeros[:, t], zeros[:, 0]) for t in range(6)) and zeros.any()

@@ -52,3 +52,21 @@ def test_wrong_input_size_is_reported():
     model = build_model("mlp", {"in_features": 64, "num_classes": 10})
     with pytest.raises(RuntimeError, match="64"):
         model(torch.randn(2, 1, 28, 28))
+
+
+def test_second_head_shares_the_features_and_leaves_the_main_head_alone() -> None:
+    torch.manual_seed(0)
+    single = MLP(MLPConfig(in_features=12, num_classes=5, hidden_sizes=(8,)))
+    torch.manual_seed(0)
+    double = MLP(MLPConfig(in_features=12, num_classes=5, hidden_sizes=(8,), aux_classes=3))
+    x = torch.randn(4, 12)
+    double.eval(), single.eval()
+    torch.testing.assert_close(double(x), single(x))  # same main weights from the same seed
+    assert double.aux_logits(x).shape == (4, 3) and double.aux_head is not None
+    torch.testing.assert_close(double.aux_logits(x), double.aux_head(double.features(x)))
+    with pytest.raises(ValueError, match="aux_classes=0"):
+        single.aux_logits(x)
+    with pytest.raises(ValueError, match="aux_classes=1"):
+        MLPConfig(aux_classes=1)
+    with pytest.raises(ValueError, match="aux_weight=-1"):
+        MLPConfig(aux_classes=2, aux_weight=-1)

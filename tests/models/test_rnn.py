@@ -128,3 +128,51 @@ def test_families_are_registered_and_saved_models_rebuild(tmp_path) -> None:
     x = torch.randn(2, 24, 1)
     model.eval()
     torch.testing.assert_close(loaded.model(x), model(x))
+
+
+@pytest.mark.parametrize("config_class", [RNNConfig, LSTMConfig, GRUConfig])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_stepped_cells_match_the_fused_kernel(config_class, bidirectional) -> None:
+    """With a mask that keeps every unit, the stepped path computes what nn.RNN/LSTM/GRU do."""
+    torch.manual_seed(0)
+    config = config_class(input_size=2, hidden_size=5, num_layers=2, dropout=0.0, bidirectional=bidirectional, recurrent_dropout=1e-12)  # fmt: skip
+    model = RecurrentForecaster(config)
+    x = torch.randn(3, 7, 2)
+    stepped = model.train().features(x)
+    fused = model.eval().features(x)
+    torch.testing.assert_close(stepped, fused, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(("mask", "same_every_step"), [("sequence", True), ("step", False)])
+def test_recurrent_dropout_masks_per_sequence_or_per_step(mask, same_every_step) -> None:
+    torch.manual_seed(0)
+    config = LSTMConfig(input_size=2, hidden_size=16, num_layers=1, recurrent_dropout=0.5, recurrent_dropout_mask=mask)  # fmt: skip
+    model = RecurrentForecaster(config).train()
+    outputs, _ = model._run_layer(torch.randn(4, 6, 2), "_l0", backwards=False)  # (4, 6, 16)
+    zeros = outputs == 0
+    assert 0.2 < float(zeros.float().mean()) < 0.8
+    assert all(torch.equal(zeros[:, t], zeros[:, 0]) for t in range(6)) == same_every_step
+    model.eval()
+    x = torch.randn(4, 6, 2)
+    torch.testing.assert_close(model(x), model(x))  # no dropout at evaluation
+
+
+def test_head_dropout_acts_in_training_only() -> None:
+    torch.manual_seed(0)
+    model = RecurrentForecaster(LSTMConfig(hidden_size=32, head_dropout=0.5, residual=False))
+    x = torch.randn(8, 5, 1)
+    assert not torch.allclose(model.train()(x), model.train()(x))
+    torch.testing.assert_close(model.eval()(x), model.eval()(x))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"recurrent_dropout": 1.0}, "recurrent_dropout=1.0"),
+        ({"head_dropout": -0.1}, "head_dropout=-0.1"),
+        ({"recurrent_dropout_mask": "batch"}, "recurrent_dropout_mask='batch'"),
+    ],
+)
+def test_dropout_options_reject_bad_values(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        GRUConfig(**kwargs)

@@ -70,7 +70,7 @@ def test_sinusoidal_encoding_values() -> None:
     )
 
 
-@pytest.mark.parametrize("positional", ["sinusoidal", "learned"])
+@pytest.mark.parametrize("positional", ["sinusoidal", "learned", "none"])
 def test_shapes_attention_maps_and_padding_invariance(positional) -> None:
     torch.manual_seed(0)
     config = TransformerConfig(vocab_size=30, num_classes=5, max_len=16, d_model=16, num_heads=2, num_layers=3, positional=positional)  # fmt: skip
@@ -86,6 +86,20 @@ def test_shapes_attention_maps_and_padding_invariance(positional) -> None:
     torch.testing.assert_close(model(longer), logits[:1], atol=1e-5, rtol=1e-5)
     # A text of padding only still gives finite logits.
     assert torch.isfinite(model(torch.zeros(1, 4, dtype=torch.int64))).all()
+
+
+def test_without_positions_the_encoder_is_blind_to_order() -> None:
+    torch.manual_seed(0)
+    x = torch.randint(2, 20, (3, 8))
+    perm = torch.randperm(8)
+    for positional, blind in (("none", True), ("sinusoidal", False)):
+        config = TransformerConfig(vocab_size=20, max_len=8, d_model=16, num_heads=2, positional=positional)  # fmt: skip
+        model = TransformerClassifier(config).eval()
+        with torch.no_grad():
+            permuted_out = model.encode(x[:, perm])[0]
+            out = model.encode(x)[0][:, perm]
+        assert torch.allclose(permuted_out, out, atol=1e-5) == blind
+    assert sum(p.numel() for p in TransformerClassifier(TransformerConfig(positional="none")).positional.parameters()) == 0  # fmt: skip
 
 
 def test_token_dropout_hides_words_in_training_only() -> None:

@@ -18,7 +18,7 @@ from profond.labs.base import Claim, Lab, LabContext, Outcome
 from profond.labs.protocol import decide, fmt_seeds
 
 ARMS = ("main task only", "+ parity (related)", "+ coin flip (unrelated)")
-UNLABELLED = -1  # main-task label of an image whose class is not known
+UNLABELLED = -1  # main-task label of an image whose class is not known (as the task expects)
 
 
 @dataclass(frozen=True)
@@ -64,47 +64,20 @@ CLAIMS = _claims(CONFIG)
 
 
 def multitask_model(c: Config, seed: int, aux: bool):
-    """profond's MLP with a second, two-way head on the same hidden layer.
+    """profond's MLP, with a second, two-way head on the same hidden layer when ``aux``.
 
     ``forward`` gives the main task's logits ``(B, 10)``; ``aux_logits`` the second head's
     ``(B, 2)``.
     """
     import torch
-    from torch import nn
 
     from profond.models.mlp import MLP, MLPConfig
 
-    class TwoHeadMLP(MLP):
-        def __init__(self) -> None:
-            super().__init__(MLPConfig(in_features=64, hidden_sizes=(c.hidden,), dropout=0.0))
-            self.aux_head = nn.Linear(c.hidden, 2)
-            self.uses_aux = aux
-
-        def aux_logits(self, x: torch.Tensor) -> torch.Tensor:
-            return self.aux_head(self.features(x))
-
     torch.manual_seed(seed)
-    return TwoHeadMLP()
-
-
-def multitask_task(c: Config):
-    """Classification whose training targets are ``(B, 2)``: main class (or -1), aux label."""
-    import torch
-    import torch.nn.functional as F
-
-    from profond.train.tasks.classification import ClassificationTask
-
-    class MultitaskTask(ClassificationTask):
-        def training_step(self, model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            main, aux = y[:, 0], y[:, 1]
-            logits, known = model(x), main != UNLABELLED
-            # a batch may hold no labelled image: its main loss is then zero, not NaN
-            loss = F.cross_entropy(logits[known], main[known]) if known.any() else logits.sum() * 0
-            if model.uses_aux:
-                loss = loss + c.aux_weight * F.cross_entropy(model.aux_logits(x), aux)
-            return loss
-
-    return MultitaskTask
+    return MLP(
+        MLPConfig(in_features=64, hidden_sizes=(c.hidden,), dropout=0.0,
+                  aux_classes=2 if aux else 0, aux_weight=c.aux_weight)
+    )  # fmt: skip
 
 
 def arm_data(data, arm: str, c: Config, seed: int):
@@ -129,12 +102,13 @@ def _factory(c: Config, aux: bool, data: Any, seed: int) -> Any:
 
 def experiment(ctx: LabContext) -> Outcome:
     from profond.labs.small_train import Setting, digits, train
+    from profond.train.tasks.multitask import MultitaskTask
 
     c: Config = ctx.config
     claims = _claims(c)
     data = digits()
     setting = Setting(optimizer="adam", lr=c.lr, epochs=c.epochs, batch_size=64)
-    task = multitask_task(c)
+    task = MultitaskTask
     acc: dict[str, list[float]] = {arm: [] for arm in ARMS}
     for seed in ctx.seeds:
         for arm in ARMS:

@@ -108,9 +108,8 @@ def bundle(c: Config, seed: int):
 
 
 def make_model(positional: str, c: Config, seed: int):
-    """profond's Transformer classifier; ``none`` replaces its encoding by the identity."""
+    """profond's Transformer classifier with ``positional`` sinusoidal, learned or none."""
     import torch
-    from torch import nn
 
     from profond.models.transformer import TransformerClassifier, TransformerConfig
 
@@ -118,12 +117,9 @@ def make_model(positional: str, c: Config, seed: int):
     config = TransformerConfig(
         vocab_size=c.vocab, num_classes=2, max_len=c.test_length, d_model=c.d_model,
         num_heads=2, num_layers=2, dim_feedforward=2 * c.d_model, dropout=0.0,
-        positional="sinusoidal" if positional == "none" else positional,
+        positional=positional,
     )  # fmt: skip
-    model = TransformerClassifier(config)
-    if positional == "none":
-        setattr(model, "positional", nn.Identity())  # noqa: B010  (the attribute is typed)
-    return model
+    return TransformerClassifier(config)
 
 
 def permutation_error(c: Config, seed: int) -> float:

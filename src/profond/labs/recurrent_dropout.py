@@ -3,8 +3,8 @@
 Q43: dropout reduces overfitting but must be used with care in RNNs so as not to disturb the
 temporal memory. Zaremba et al. (2014) drop only the non-recurrent connections; Gal & Ghahramani
 (2016) showed that the recurrent state can be dropped too if the same mask is kept for the whole
-sequence ("variational" dropout). The lab trains an LSTM (PyTorch's ``LSTMCell`` stepped by hand,
-so that the masks can be placed) on the adding problem with the Trainer and the regression
+sequence ("variational" dropout). The lab trains profond's LSTM (stepped one time step at a time
+when its recurrent state is dropped) on the adding problem with the Trainer and the regression
 task, with p = 0.25 in four places: nowhere, on the output (the non-recurrent connection), on the
 hidden state with a new mask at every step, and on the hidden state with one mask per sequence.
 """
@@ -64,42 +64,26 @@ CLAIMS = _claims(CONFIG)
 
 
 def dropout_lstm(scheme: str, c: Config, seed: int):
-    """An LSTM cell stepped over time with dropout placed as ``scheme`` says.
+    """profond's one-layer LSTM (forget bias 1) with dropout placed as ``scheme`` says.
 
     Shape: ``(B, T, 2)`` → ``(B, 1)``.
     """
     import torch
-    from torch import nn
 
-    class DropoutLSTM(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.cell = nn.LSTMCell(2, c.hidden)
-            self.head = nn.Linear(c.hidden, 1)
-            with torch.no_grad():  # forget-gate bias 1, as profond's LSTM family starts
-                self.cell.bias_ih[c.hidden : 2 * c.hidden].fill_(1.0)
+    from profond.models.rnn import LSTMConfig, RecurrentForecaster
 
-        def _mask(self, like: torch.Tensor) -> torch.Tensor:
-            keep = torch.rand_like(like) >= c.p
-            return keep.to(like.dtype) / (1 - c.p)  # inverted dropout: same expected value
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            h = x.new_zeros(len(x), c.hidden)
-            state = (h, h.clone())
-            drop = self.training and scheme != "none"
-            fixed = self._mask(h) if drop and scheme.endswith("per sequence") else None
-            for t in range(x.shape[1]):
-                step = x[:, t]
-                h, cell = self.cell(step, state)
-                if drop and scheme.startswith("hidden"):
-                    h = h * (fixed if fixed is not None else self._mask(h))
-                state = (h, cell)
-            if drop and scheme == "output only":
-                h = h * self._mask(h)
-            return self.head(h)
-
+    placement = {
+        "none": {},
+        "output only": {"head_dropout": c.p},
+        "hidden, new mask each step": {"recurrent_dropout": c.p, "recurrent_dropout_mask": "step"},
+        "hidden, one mask per sequence": {"recurrent_dropout": c.p, "recurrent_dropout_mask": "sequence"},
+    }[scheme]  # fmt: skip
     torch.manual_seed(seed)
-    return DropoutLSTM()
+    config = LSTMConfig(
+        input_size=2, horizon=1, hidden_size=c.hidden, num_layers=1, dropout=0.0,
+        residual=False, **placement,
+    )  # fmt: skip
+    return RecurrentForecaster(config)
 
 
 def _factory(scheme: str, c: Config, data: Any, seed: int) -> Any:
@@ -153,8 +137,8 @@ LAB = Lab(
     title="Dropout in an LSTM: inputs/outputs, per-step or per-sequence recurrent masks",
     claims=CLAIMS,
     setup=(
-        "The adding problem with T = 20 (1 600 sequences, new per seed). An LSTM cell of 32 units "
-        "(forget bias 1) stepped by hand, p = 0.25 (inverted dropout) nowhere, on the output, on the "
+        "The adding problem with T = 20 (1 600 sequences, new per seed). profond's LSTM, one layer "
+        "of 32 units (forget bias 1), p = 0.25 (inverted dropout) nowhere, on the output, on the "
         "hidden state with a new mask each step, or with one mask per sequence; trained by the "
         "Trainer with the regression task (Adam 1e-2, 10 epochs, batch 32)."
     ),

@@ -61,24 +61,12 @@ def make_unet(skips: bool, c: Config, data, seed: int):
 
     from profond.models.unet import UNet, UNetConfig
 
-    class NoSkipUNet(UNet):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            maps = []
-            for block in self.down:
-                x = block(x)
-                maps.append(x)
-                x = self.pool(x)
-            x = self.bottleneck(x)
-            for up, merge, skip in zip(self.up, self.merge, reversed(maps), strict=True):
-                x = merge(torch.cat([up(x), torch.zeros_like(skip)], dim=1))
-            return self.head(x)
-
     torch.manual_seed(seed)
     config = UNetConfig(
         in_channels=1, image_size=tuple(data.input_shape[1:]), num_classes=data.num_classes,
-        base_channels=c.base_channels,
+        base_channels=c.base_channels, skips=skips,
     )  # fmt: skip
-    return UNet(config) if skips else NoSkipUNet(config)
+    return UNet(config)
 
 
 def boundary_mask(masks):

@@ -34,6 +34,10 @@ class MLPConfig:
     dropout: float = 0.2  # the lab's Dropout(0.2), after each hidden layer
     batch_norm: bool = False  # BatchNorm1d before each activation
     init: str = "default"  # default (PyTorch's) | xavier | he
+    # Multi-task: classes of a second head on the same features (0: none); the "multitask"
+    # task adds aux_weight x its cross-entropy to the main one
+    aux_classes: int = 0
+    aux_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.in_features <= 0 or self.num_classes <= 0:
@@ -51,6 +55,11 @@ class MLPConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"expected 0 <= dropout < 1. Received: dropout={self.dropout}")
+        if self.aux_classes < 0 or self.aux_classes == 1 or self.aux_weight < 0:
+            raise ValueError(
+                f"expected aux_classes 0 (no second head) or >= 2 and aux_weight >= 0. Received: "
+                f"aux_classes={self.aux_classes}, aux_weight={self.aux_weight}"
+            )
         if self.init not in INITS:
             raise ValueError(f"expected init in {', '.join(INITS)}. Received: init={self.init!r}")
 
@@ -81,6 +90,8 @@ class MLP(nn.Module):
             width = hidden
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, config.num_classes)
+        # created after the main head, so the main weights start the same with or without it
+        self.aux_head = nn.Linear(width, config.aux_classes) if config.aux_classes else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -100,6 +111,16 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def aux_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The second head's logits. Shape: ``(B, *)`` → ``(B, aux_classes)``.
+
+        Raises:
+            ValueError: the model has no second head (``aux_classes=0``).
+        """
+        if self.aux_head is None:
+            raise ValueError("expected a model with a second head. Received: aux_classes=0")
+        return self.aux_head(self.features(x))
 
 
 def _data_fields(bundle: Any) -> dict[str, Any]:

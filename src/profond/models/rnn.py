@@ -27,7 +27,22 @@ from torch import nn
 from profond.models.registry import ModelFamily
 
 STRATEGIES = ("direct", "recursive")
+MASKS = ("sequence", "step")
+# The cells one time step at a time, with nn.RNN/LSTM/GRU's own weights (same parameters).
+STEPS: dict[str, Callable[..., Any]] = {
+    "rnn": torch.rnn_tanh_cell,
+    "lstm": torch.lstm_cell,
+    "gru": torch.gru_cell,
+}
 CELLS: dict[str, Callable[..., nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def keep_mask(like: torch.Tensor, p: float) -> torch.Tensor:
+    """Inverted-dropout mask: 0 with probability ``p``, else ``1 / (1 - p)`` (same mean).
+
+    Shape: that of ``like``.
+    """
+    return (torch.rand_like(like) >= p).to(like.dtype) / (1 - p)
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,12 @@ class RecurrentConfig:
     bidirectional: bool = False  # also read the window backwards; doubles the state
     strategy: str = "direct"  # direct (horizon outputs) | recursive (one step, rolled forward)
     residual: bool = True  # forecast the change from the last value, so trends extrapolate
+    head_dropout: float = 0.0  # on the last hidden state, before the head (in training)
+    # In training, share of the hidden state zeroed before it is fed back at each step. Above 0
+    # the cells are stepped one time step at a time (slower) instead of by the fused kernel.
+    recurrent_dropout: float = 0.0
+    # sequence: one mask for the whole window (Gal & Ghahramani, 2016) | step: a new one each step
+    recurrent_dropout_mask: str = "sequence"
 
     def __post_init__(self) -> None:
         for name in ("input_size", "horizon", "hidden_size", "num_layers"):
@@ -50,8 +71,16 @@ class RecurrentConfig:
                 raise ValueError(
                     f"expected a positive integer. Received: {name}={getattr(self, name)}"
                 )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"expected 0 <= dropout < 1. Received: dropout={self.dropout}")
+        for name in ("dropout", "head_dropout", "recurrent_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(
+                    f"expected 0 <= {name} < 1. Received: {name}={getattr(self, name)}"
+                )
+        if self.recurrent_dropout_mask not in MASKS:
+            raise ValueError(
+                f"expected recurrent_dropout_mask in {', '.join(MASKS)}. "
+                f"Received: recurrent_dropout_mask={self.recurrent_dropout_mask!r}"
+            )
         if self.strategy not in STRATEGIES:
             raise ValueError(
                 f"expected strategy in {', '.join(STRATEGIES)}. Received: strategy={self.strategy!r}"
@@ -135,14 +164,57 @@ class RecurrentForecaster(nn.Module):
         Shape: ``(B, T, input_size)`` → ``(B, hidden_size * directions)``.
         """
         self._check_input(x)
+        directions = 2 if self.config.bidirectional else 1
+        if self.training and self.config.recurrent_dropout > 0:
+            return self._stepped(x)
         _, state = self.rnn(x)
         h_n = state[0] if isinstance(state, tuple) else state  # LSTM returns (h_n, c_n)
-        directions = 2 if self.config.bidirectional else 1
         # h_n: (num_layers * directions, B, H); the top layer's states are the last ones.
         # For the backward direction this is its state after reading the whole window
         # (at t = 0), which output[:, -1] would not give.
         top = h_n[-directions:]  # (directions, B, H)
         return top.transpose(0, 1).reshape(x.shape[0], -1)  # (B, directions * H)
+
+    def _stepped(self, x: torch.Tensor) -> torch.Tensor:
+        """The stack stepped one time step at a time, with dropout on the fed-back state.
+
+        Shape: ``(B, T, input_size)`` → ``(B, hidden_size * directions)``, as :meth:`features`.
+        """
+        c = self.config
+        directions = 2 if c.bidirectional else 1
+        sequence, finals = x, []
+        for layer in range(c.num_layers):
+            runs = [self._run_layer(sequence, f"_l{layer}" + ("_reverse" if d else ""), d == 1)
+                    for d in range(directions)]  # fmt: skip
+            finals = [final for _, final in runs]
+            sequence = torch.cat([outputs for outputs, _ in runs], dim=2)  # (B, T, dirs * H)
+            if layer < c.num_layers - 1 and c.dropout > 0:
+                sequence = nn.functional.dropout(sequence, c.dropout, training=True)
+        return torch.cat(finals, dim=1)
+
+    def _run_layer(
+        self, sequence: torch.Tensor, suffix: str, backwards: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One layer in one direction. Shape: ``(B, T, F)`` → ``(B, T, H)`` and ``(B, H)``."""
+        c, p = self.config, self.config.recurrent_dropout
+        weights = [getattr(self.rnn, f"{k}{suffix}") for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]  # fmt: skip
+        h = sequence.new_zeros(sequence.shape[0], c.hidden_size)
+        cell = h.clone()
+        mask = keep_mask(h, p)
+        outputs = []
+        steps = range(sequence.shape[1] - 1, -1, -1) if backwards else range(sequence.shape[1])
+        for n, t in enumerate(steps):
+            if c.cell == "lstm":
+                h, cell = torch.lstm_cell(sequence[:, t], (h, cell), *weights)
+            else:
+                h = STEPS[c.cell](sequence[:, t], h, *weights)
+            if c.recurrent_dropout_mask == "step" and n:
+                mask = keep_mask(h, p)
+            h = h * mask
+            outputs.append(h)
+        if backwards:
+            outputs.reverse()
+        return torch.stack(outputs, dim=1), h
 
     def one_step(self, x: torch.Tensor) -> torch.Tensor:
         """One application of the head. Shape: ``(B, T, input_size)`` → ``(B, out_features)``.
@@ -152,7 +224,10 @@ class RecurrentForecaster(nn.Module):
         seen in training, so a series that keeps rising (CO2) cannot be forecast as a level;
         as a change it can, and "no change" (persistence) is where the model starts from.
         """
-        y_hat = self.head(self.features(x))  # (B, out_features)
+        features = self.features(x)  # (B, hidden_size * directions)
+        if self.training and self.config.head_dropout > 0:
+            features = features * keep_mask(features, self.config.head_dropout)
+        y_hat = self.head(features)  # (B, out_features)
         if self.config.residual:
             y_hat = y_hat + x[:, -1, :1]  # (B, 1) broadcast over the forecast steps
         return y_hat

@@ -19,7 +19,7 @@ from torch import nn
 
 from profond.models.registry import ModelFamily
 
-POSITIONALS = ("sinusoidal", "learned")
+POSITIONALS = ("sinusoidal", "learned", "none")
 PAD_ID = 0
 UNK_ID = 1  # the vocabulary's <unk>, as profond.data.text builds it
 
@@ -34,7 +34,8 @@ class TransformerConfig:
     num_layers: int = 2  # stacked encoder blocks
     dim_feedforward: int = 128  # hidden width of each block's MLP (the paper uses 4 D)
     dropout: float = 0.1  # on attention weights and after each sub-layer
-    positional: str = "sinusoidal"  # sinusoidal (fixed, Vaswani et al.) | learned
+    # sinusoidal (fixed, Vaswani et al.) | learned | none (attention alone is then blind to order)
+    positional: str = "sinusoidal"
     token_dropout: float = 0.0  # in training, share of tokens replaced by <unk> (word dropout)
 
     def __post_init__(self) -> None:
@@ -194,12 +195,13 @@ class TransformerClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.d_model, padding_idx=PAD_ID)
-        positional = (
-            SinusoidalPositionalEncoding
-            if config.positional == "sinusoidal"
-            else LearnedPositionalEncoding
-        )
-        self.positional = positional(config.max_len, config.d_model)
+        self.positional: nn.Module
+        if config.positional == "none":
+            self.positional = nn.Identity()
+        elif config.positional == "sinusoidal":
+            self.positional = SinusoidalPositionalEncoding(config.max_len, config.d_model)
+        else:
+            self.positional = LearnedPositionalEncoding(config.max_len, config.d_model)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(
             EncoderBlock(config.d_model, config.num_heads, config.dim_feedforward, config.dropout)

@@ -25,6 +25,9 @@ class UNetConfig:
     base_channels: int = 16  # channels of the first level; doubled at each level down
     depth: int = 2  # number of down-sampling steps
     channels_last: bool = False  # NHWC layout; off: the concatenations favour NCHW on CPU
+    # off: the decoder gets zeros where the encoder's maps were (same layers and parameters),
+    # the ablation that shows what the skip connections carry
+    skips: bool = True
 
     def __post_init__(self) -> None:
         if self.in_channels <= 0 or self.num_classes < 2:
@@ -37,6 +40,8 @@ class UNetConfig:
                 f"expected positive base_channels and depth. Received: "
                 f"base_channels={self.base_channels}, depth={self.depth}"
             )
+        if not isinstance(self.skips, bool):
+            raise ValueError(f"expected skips True or False. Received: skips={self.skips!r}")
         factor = 2**self.depth
         if len(self.image_size) != 2 or any(s <= 0 or s % factor for s in self.image_size):
             raise ValueError(
@@ -104,9 +109,9 @@ class UNet(nn.Module):
             x = self.pool(x)
         x = self.bottleneck(x)  # (B, w_depth, H / 2**depth, W / 2**depth)
         for up, merge, skip in zip(self.up, self.merge, reversed(skips), strict=True):
-            x = merge(
-                torch.cat([up(x), skip], dim=1)
-            )  # (B, w_level, ...) after (B, 2 w_level, ...)
+            if not self.config.skips:
+                skip = torch.zeros_like(skip)
+            x = merge(torch.cat([up(x), skip], dim=1))  # (B, w_level, ...) from (B, 2 w_level, ...)
         return self.head(x)  # (B, num_classes, H, W)
 
 

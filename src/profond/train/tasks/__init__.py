@@ -14,6 +14,7 @@ from profond.train.task import Task
 
 TASK_CLASSES: dict[str, str] = {
     "classification": "profond.train.tasks.classification:ClassificationTask",
+    "multitask": "profond.train.tasks.multitask:MultitaskTask",
     "forecasting": "profond.train.tasks.forecasting:ForecastingTask",
     "reconstruction": "profond.train.tasks.reconstruction:ReconstructionTask",
     "segmentation": "profond.train.tasks.segmentation:SegmentationTask",
