@@ -105,7 +105,7 @@ def train_arm(pack: int, c: Config, seed: int, data) -> dict:
 
     setting = Setting(
         model="point_gan", model_options={"hidden": c.hidden, "pack": pack},
-        optimizer="adam", lr=c.lr, epochs=c.epochs, batch_size=c.batch_size,
+        optimizer="adam", betas=(0.5, 0.999), lr=c.lr, epochs=c.epochs, batch_size=c.batch_size,
     )  # fmt: skip
     run = train(setting, data, seed)
     gan: Any = run.model  # a PointGAN

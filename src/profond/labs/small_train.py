@@ -44,6 +44,7 @@ class Setting:
     epochs: int = 10
     batch_size: int = 64
     momentum: float = 0.9
+    betas: tuple[float, float] | None = None  # Adam/AdamW (None: torch's 0.9, 0.999)
     weight_decay: float = 0.0
     l1: float = 0.0
     l2: float = 0.0

@@ -126,5 +126,11 @@ FAMILY = ModelFamily(
     default_data="ring",
     data_tasks=("classification",),
     # 2-D GANs train in many small steps; Adam with beta1 0.5 as for DCGAN (set by the task)
-    train_defaults={"epochs": 40, "batch_size": 128, "lr": 1e-3},
+    train_defaults={
+        "epochs": 40,
+        "batch_size": 128,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "betas": (0.5, 0.999),
+    },
 )

@@ -19,6 +19,7 @@ from torch import nn
 
 from profond.errors import ProfondError
 from profond.models.wrappers import unwrap
+from profond.train.optim import build_optimizer
 from profond.train.task import Task
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from profond.models.saved import ModelCard
     from profond.train.config import TrainConfig
 
-BETAS = (0.5, 0.999)
 EVAL_SEED = 0  # the same noise at every evaluation, so that epochs compare
 
 
@@ -78,10 +78,7 @@ class PointGANTask(Task):
     ) -> list[torch.optim.Optimizer]:
         """``[opt_g, opt_d]``: Adam(``config.lr``, betas (0.5, 0.999)) for each network."""
         gan = _unwrap(model)
-        return [
-            torch.optim.Adam(net.parameters(), lr=config.lr, betas=BETAS)
-            for net in (gan.generator, gan.critic)
-        ]
+        return [build_optimizer(net.parameters(), config) for net in (gan.generator, gan.critic)]
 
     def manual_step(
         self,
