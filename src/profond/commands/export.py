@@ -36,12 +36,7 @@ def run_export(args: argparse.Namespace) -> int:
     from profond.compress.onnx_export import export_onnx
     from profond.inference.source import ModelSource
 
-    source = ModelSource(
-        run_id=args.run_id,
-        model_dir=args.model_dir,
-        model_uri=args.model_uri,
-        tracking_uri=args.tracking_uri,
-    )
+    source = ModelSource.from_args(args)
     stem = args.run_id or (Path(args.model_dir).name if args.model_dir else "model")
     out = Path(args.out) if args.out else Path(f"{stem}.{args.format}")
     if out.exists() and not args.force:

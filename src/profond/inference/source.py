@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from profond.errors import ProfondError
 
@@ -37,6 +37,17 @@ class ModelSource:
                 "give exactly one model source (a RUN_ID, --model-dir DIR or --model-uri URI); "
                 f"received: {', '.join(given) or 'none'}"
             )
+
+    @classmethod
+    def from_args(cls, args: Any) -> ModelSource:
+        """The source a command line names: ``run_id``, ``--model-dir``, ``--model-uri``,
+        ``--tracking-uri`` (the attributes of ``serve``'s and ``export``'s parsed arguments)."""
+        return cls(
+            run_id=args.run_id,
+            model_dir=args.model_dir,
+            model_uri=args.model_uri,
+            tracking_uri=args.tracking_uri,
+        )
 
     def describe(self) -> str:
         return self.model_dir or self.model_uri or f"run {self.run_id}"

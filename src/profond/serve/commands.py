@@ -79,12 +79,7 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
-    source = ModelSource(
-        run_id=args.run_id,
-        model_dir=args.model_dir,
-        model_uri=args.model_uri,
-        tracking_uri=args.tracking_uri,
-    )
+    source = ModelSource.from_args(args)
     return ServeConfig(
         source=source,
         host=args.host,
