@@ -30,6 +30,7 @@ from profond.data.registry import load_dataset
 from profond.models import get_family, make_config
 from profond.runs import RunSpec, resolve
 from profond.train.callbacks import Callback
+from profond.train.device import resolve_precision
 from profond.train.optim import build_optimizer, lr_factor
 from profond.train.tasks.classification import ClassificationTask
 from profond.train.trainer import Trainer
@@ -84,11 +85,21 @@ def run_profond(model: torch.nn.Module, config: Any, data: Any, race: Race) -> N
 
 
 def run_plain(model: torch.nn.Module, config: Any, data: Any, race: Race) -> None:
-    """The loop a person writes: shuffle, augment, forward, loss, backward, step, schedule."""
+    """The loop a person writes: shuffle, augment, forward, loss, backward, step, schedule,
+    with torch's own weight average (``AveragedModel``) and flip TTA when the recipe has them.
+    No validation split is evaluated (profond's Trainer evaluates one after every epoch)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
     optimizer = build_optimizer(model.parameters(), config)
     augment = get_augmentation(config.augment) if config.augment else None
+    average = (
+        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+        if config.ema
+        else None
+    )
     x, y, size = data.x_train, data.y_train, config.batch_size
     steps = -(-len(x) // size)
+    bf16 = resolve_precision(config.precision, torch.device("cpu")) == "bf16"  # as the Trainer
     torch.manual_seed(config.seed)
     for epoch in range(config.epochs):
         start = time.perf_counter()
@@ -101,22 +112,37 @@ def run_plain(model: torch.nn.Module, config: Any, data: Any, race: Race) -> Non
             if augment is not None:
                 xb = augment(xb, None)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast("cpu", torch.bfloat16, enabled=config.precision == "bf16"):
+            with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
                 loss = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
             loss.backward()
             optimizer.step()
+            if average is not None:
+                average.update_parameters(model)
         spent = time.perf_counter() - start
-        model.eval()
+        evaluated = average.module if average is not None else model
+        evaluated.eval()
         with torch.no_grad():
-            logits = torch.cat(
-                [model(data.x_test[j : j + 512]) for j in range(0, len(data.x_test), 512)]
-            )
-        if race.epoch_done(spent, (logits.argmax(1) == data.y_test).float().mean().item()):
+            probs = torch.cat([_probs(evaluated, data.x_test[j : j + 512], config.tta == "flip")
+                               for j in range(0, len(data.x_test), 512)])  # fmt: skip
+        if race.epoch_done(spent, (probs.argmax(1) == data.y_test).float().mean().item()):
             return
 
 
-def run_keras(data: Any, race: Race, epochs: int, batch_size: int) -> None:
-    """Keras's reference MNIST convnet (two conv/pool stages, dropout, softmax), on the same data."""
+def _probs(model: torch.nn.Module, x: torch.Tensor, flip: bool) -> torch.Tensor:
+    probs = model(x).softmax(1)
+    return (probs + model(x.flip(-1)).softmax(1)) / 2 if flip else probs
+
+
+def run_keras(data: Any, race: Race, epochs: int, batch_size: int, threads: int) -> None:
+    """Keras's reference MNIST convnet (two conv/pool stages, dropout, softmax), on the same data.
+
+    profond's CNN with ``--set channels=32,64 --set padding=valid --set hidden_size=0 --set
+    dropout=0.5 --set batch_norm=false`` is the same network.
+    """
+    import tensorflow as tf  # type: ignore[import-not-found]
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras  # type: ignore[import-not-found]
 
     x = data.x_train.permute(0, 2, 3, 1).numpy()
@@ -163,7 +189,10 @@ def race_family(name: str, args: argparse.Namespace) -> list[tuple[str, str, Rac
         runners.append((runner, go))
     if name == "cnn" and _has_keras():
         runners.append(
-            ("keras", lambda race: run_keras(data, race, config.epochs, config.batch_size))
+            (
+                "keras",
+                lambda race: run_keras(data, race, config.epochs, config.batch_size, args.threads),
+            )
         )
     results = []
     for runner, go in runners:

@@ -55,6 +55,19 @@ def test_resnet_augments_as_a_training_default():
     assert resolve(RunSpec(model="resnet", data="digits")).train.augment == "shift_flip"
 
 
+def test_the_resnet_recipe_is_its_default_and_each_part_can_be_turned_off():
+    train = resolve(RunSpec(model="resnet")).train
+    recipe = (train.optimizer, train.schedule, train.label_smoothing, train.ema, train.tta)
+    assert recipe == ("adamw", "onecycle", 0.1, 0.999, "flip")
+    assert (train.weight_decay, train.precision) == (0.1, "auto")
+    off = resolve(RunSpec.from_options(
+        {"model": "resnet", "ema": 0.0, "tta": "none", "label_smoothing": 0.0,
+         "precision": "fp32", "weight_decay": 0.0}
+    )).train  # fmt: skip
+    assert (off.ema, off.tta, off.label_smoothing, off.precision, off.weight_decay) == (
+        0.0, "none", 0.0, "fp32", 0.0)  # fmt: skip
+
+
 def test_saved_options_replay_the_same_run(tmp_path):
     from profond.runs.artifacts import read_run_config, write_run_config
 

@@ -52,20 +52,21 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("", "--engine", dict(type=one_of("engine", ("torch", "scratch")),
         help="torch (default), or scratch (the NumPy engine, MLP only)")),
     ("training", "--epochs", dict(type=positive_int,
-        help="default: the model's and dataset's (digits 40, sunspots/co2 100, resnet 25, "
+        help="default: the model's and dataset's (digits 40, sunspots/co2 100, resnet 24, "
              "unet 8, otherwise 10)")),
     ("training", "--batch-size", dict(type=positive_int, help="default: 128 (32 for series)")),
     ("training", "--optimizer", dict(type=one_of("optimizer", OPTIMIZERS),
-        help=f"{', '.join(OPTIMIZERS)} (default: adam)")),
+        help=f"{', '.join(OPTIMIZERS)} (default: adam; adamw for the resnet)")),
     ("training", "--lr", dict(type=finite_float,
         help="learning rate (default: 1e-3; 3e-3 for series, resnet and unet; 2e-4 for the gan)")),
     ("training", "--momentum", dict(type=finite_float, help="default: 0.9")),
-    ("training", "--weight-decay", dict(type=finite_float, help="default: 0")),
+    ("training", "--weight-decay", dict(type=finite_float,
+        help="default: 0; 0.1 for the resnet (decoupled, with adamw)")),
     ("training", "--l1", dict(type=finite_float, help="L1 penalty coefficient (default: 0)")),
     ("training", "--l2", dict(type=finite_float, help="L2 penalty coefficient (default: 0)")),
     ("training", "--schedule", dict(type=one_of("schedule", SCHEDULES),
         help=f"{', '.join(SCHEDULES)} (default: constant; cosine for the cnn, "
-             "warmup_cosine for the resnet)")),
+             "onecycle for the resnet)")),
     ("training", "--step-size", dict(type=positive_int,
         help="step schedule: epochs between decays (default: 10)")),
     ("training", "--gamma", dict(type=finite_float,
@@ -92,15 +93,19 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("training", "--compile", dict(action="store_true", default=None,
         help="torch.compile the model")),
     ("training", "--label-smoothing", dict(type=finite_float, metavar="X",
-        help="classification: blend the targets with X of the uniform distribution (default: 0)")),
+        help="classification: blend the targets with X of the uniform distribution (default: 0; "
+             "0.1 for the resnet)")),
     ("training", "--ema", dict(type=finite_float, metavar="DECAY",
-        help="evaluate and keep a moving average of the weights, e.g. 0.999 (default: off)")),
-    ("training", "--tta", dict(type=one_of("test-time augmentation", ("flip",)),
+        help="evaluate and keep a moving average of the weights, e.g. 0.999; 0 turns it off "
+             "(default: off; 0.999 for the resnet)")),
+    ("training", "--tta", dict(type=one_of("test-time augmentation", ("flip", "none")),
         help="classification: 'flip' averages the predictions of each image and its "
-             "mirror image in evaluations (default: off)")),
-    ("training", "--precision", dict(type=one_of("precision", ("fp32", "bf16")),
+             "mirror image in evaluations; 'none' turns it off (default: none; flip for the "
+             "resnet)")),
+    ("training", "--precision", dict(type=one_of("precision", ("fp32", "bf16", "auto")),
         help="bf16: forward passes in bfloat16 (autocast), faster on CPUs with AVX512-BF16 "
-             "or AMX and on recent GPUs (default: fp32)")),
+             "or AMX and on recent GPUs; auto: bf16 where the device has it natively, else "
+             "fp32 (default: fp32; auto for the resnet)")),
     ("model", "--hidden", dict(type=non_empty, metavar="SIZES",
         help="hidden sizes, e.g. 256,128 (default: the model's)")),
     ("model", "--activation", dict(type=non_empty,

@@ -56,11 +56,21 @@ def first_output(result: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tenso
     return result[0] if isinstance(result, tuple | list) else result
 
 
+def served_model(loaded: LoadedModel) -> nn.Module:
+    """The model as inference runs it: a classifier tested with flip TTA answers with it too
+    (the card records it), so served probabilities are those the test accuracy measured."""
+    from profond.models.flip_average import with_test_time_augmentation
+
+    return with_test_time_augmentation(
+        loaded.model, loaded.card.extra.get("tta"), len(loaded.input_shape)
+    )
+
+
 def inference_module(loaded: LoadedModel) -> tuple[nn.Module, list[str]]:
     """The module to run or export, and the names of its outputs."""
     from profond.train.tasks import task_class
 
-    model = loaded.model
+    model = served_model(loaded)
     if callable(getattr(model, "features", None)):
         shared = task_class(loaded.card.task).output_kind == "classes"
         return WithFeatures(model, shared).eval(), [OUTPUT_NAME, FEATURES_NAME]
@@ -132,7 +142,7 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = 18) -> Path:
                 raise ProfondError(
                     f"cannot export model {loaded.card.family!r} to ONNX: {exc}"
                 ) from None
-        check_onnx(tmp, loaded.model, loaded)
+        check_onnx(tmp, served_model(loaded), loaded)
 
     atomic_write(path, write)
     return path

@@ -77,6 +77,12 @@ def evaluate_run(
 
         bundle = class_subset(bundle, [int(c) for c in classes])
     task = task_class(card.task)(bundle)
+    if card.extra.get("tta"):  # evaluated as at training: with its test-time augmentation
+        import torch
+
+        from profond.train.config import TrainConfig
+
+        task.setup(TrainConfig(tta=card.extra["tta"]), torch.device("cpu"))
     metrics = task.evaluate(loaded.model, bundle.x_test, bundle.y_test, 512)
     result: dict[str, Any] = {"run_id": run_id, "model": card.family, "data": card.data}
     result["metrics"] = {f"test_{k}": v for k, v in metrics.items()}

@@ -72,12 +72,13 @@ def dropout_lstm(scheme: str, c: Config, seed: int):
 
     from profond.models.rnn import LSTMConfig, RecurrentForecaster
 
-    placement = {
+    placements: dict[str, dict[str, Any]] = {
         "none": {},
         "output only": {"head_dropout": c.p},
         "hidden, new mask each step": {"recurrent_dropout": c.p, "recurrent_dropout_mask": "step"},
         "hidden, one mask per sequence": {"recurrent_dropout": c.p, "recurrent_dropout_mask": "sequence"},
-    }[scheme]  # fmt: skip
+    }  # fmt: skip
+    placement = placements[scheme]
     torch.manual_seed(seed)
     config = LSTMConfig(
         input_size=2, horizon=1, hidden_size=c.hidden, num_layers=1, dropout=0.0,

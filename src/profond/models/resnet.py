@@ -21,11 +21,10 @@ class ResNetConfig:
     in_channels: int = 1  # image channels; set from the data
     image_size: tuple[int, ...] = (28, 28)  # (H, W); set from the data
     num_classes: int = 10  # output units; set from the data
-    channels: tuple[int, ...] = (
-        32,
-        64,
-        128,
-    )  # width of each stage; stages after the first halve H, W
+    # width of each stage; stages after the first halve H, W. Narrow at full resolution,
+    # where a channel costs most, and one stage deeper than 32-64-128: the same parameters
+    # (0.31 M) for 0.35x the arithmetic (0.078 against 0.222 GFLOP per training image).
+    channels: tuple[int, ...] = (16, 32, 64, 128)
     blocks_per_stage: int = 1  # residual blocks in each stage
     dropout: float = 0.0  # before the head
     channels_last: bool = True  # NHWC memory layout: faster oneDNN convolutions on CPU
@@ -144,7 +143,20 @@ FAMILY = ModelFamily(
     data_fields=image_fields,
     default_data="fashion-mnist",
     data_tasks=("classification",),
-    # warm-up to a higher rate, then cosine decay: 0.9368 test accuracy after 25 epochs (0.9275 after 15)
-    # (with random shifts and flips of each training batch)
-    train_defaults={"schedule": "warmup_cosine", "lr": 3e-3, "epochs": 25, "augment": "shift_flip"},
+    # The fastest recipe found to 0.94 test accuracy on Fashion-MNIST on 2 CPU cores
+    # (benchmarks/time_to_accuracy.py): one cycle of AdamW with decoupled weight decay, label
+    # smoothing, a moving average of the weights, flip test-time augmentation, bfloat16 where
+    # the hardware has it, and random shifts and flips of each training batch.
+    train_defaults={
+        "optimizer": "adamw",
+        "lr": 3e-3,
+        "weight_decay": 0.1,
+        "schedule": "onecycle",
+        "epochs": 24,
+        "augment": "shift_flip",
+        "label_smoothing": 0.1,
+        "ema": 0.999,
+        "tta": "flip",
+        "precision": "auto",
+    },  # fmt: skip
 )

@@ -58,8 +58,14 @@ def model_card(run: ResolvedRun, run_id: str, bundle: DataBundle, config: Any,
         preprocessing=bundle.preprocessing.to_dict(),
         run_id=run_id,
         metrics=metrics,
-        extra={**_jsonable(bundle.extra), **extra},
+        extra={**_jsonable(bundle.extra), **_evaluated_with(run), **extra},
     )
+
+
+def _evaluated_with(run: ResolvedRun) -> dict[str, Any]:
+    """The test-time augmentation the test metrics used, which inference repeats."""
+    tta = run.train.tta
+    return {"tta": tta} if tta == "flip" and run.task == "classification" else {}
 
 
 def save_model_folder(folder: Path, model: torch.nn.Module, card: ModelCard,

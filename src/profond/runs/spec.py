@@ -93,7 +93,7 @@ class RunSpec:
     label_smoothing: float | None = None
     ema: float | None = None  # decay of the moving average of the weights
     tta: str | None = None  # "flip": evaluate on the images and their mirror images
-    precision: str | None = None  # fp32 | bf16
+    precision: str | None = None  # fp32 | bf16 | auto
     val_fraction: float | None = None
     normalization: str | None = None
     data_dir: str | None = None

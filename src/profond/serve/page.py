@@ -160,7 +160,9 @@ async def _explained(server: Any, model: ModelState, x: np.ndarray, target: int 
             f"target must be a class index in 0..{len(prediction['probabilities']) - 1}, "
             f"got {target}"
         )
-    result = await run_in_threadpool(_explain, model, x, target)
+    # by default, explain the class the model answered (with its test-time augmentation)
+    chosen = prediction["class"] if target is None else target
+    result = await run_in_threadpool(_explain, model, x, chosen)
     label = classes[result.target] if result.target < len(classes) else str(result.target)
     return {
         **prediction,

@@ -185,6 +185,8 @@ class MLflowTracker(Callback):
     def on_fit_start(self, trainer: Trainer, start_epoch: int) -> None:
         if getattr(trainer, "threads", None):
             self.set_tags({"profond.threads": str(trainer.threads)})
+        if getattr(trainer, "precision", None):  # "auto" resolved for this device
+            self.set_tags({"profond.precision": trainer.precision})
         # epochs a checkpoint holds but the run did not log (killed in between): log them now
         for epoch in range(self._logged_until + 1, start_epoch):
             logs = {k: v[epoch] for k, v in trainer.history.items() if len(v) > epoch}

@@ -185,6 +185,8 @@ class ProgressReporter(Callback):
 
     def on_fit_start(self, trainer: Trainer, start_epoch: int) -> None:
         self.start(trainer.config.epochs, start_epoch, getattr(trainer, "threads", None))
+        if getattr(trainer, "precision", "fp32") == "bf16":
+            self.print_line("forward passes in bfloat16 (--precision fp32 turns it off)")
 
     def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, num_batches: int) -> None:
         self.batch_end(epoch, batch, num_batches)

@@ -11,8 +11,8 @@ from profond.validation import check_bool, check_choice, check_float, check_int
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "warmup", "warmup_cosine", "onecycle")
-TTA_MODES = ("flip",)
-PRECISIONS = ("fp32", "bf16")
+TTA_MODES = ("flip", "none")
+PRECISIONS = ("fp32", "bf16", "auto")
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
@@ -45,9 +45,11 @@ class TrainConfig:
     betas: tuple[float, float] | None = None  # Adam/AdamW betas (None: torch's (0.9, 0.999))
     augment: str | None = None  # image-batch augmentation (profond.data.augment), e.g. shift_flip
     label_smoothing: float = 0.0  # classification: weight of the uniform target in the loss
-    ema: float | None = None  # decay of an exponential moving average of the weights (None: off)
-    tta: str | None = None  # classification: test-time augmentation of evaluations ("flip")
-    precision: str = "fp32"  # fp32 | bf16 (training forward passes under bfloat16 autocast)
+    ema: float | None = None  # decay of a moving average of the weights (None or 0: off)
+    tta: str | None = None  # classification: evaluations' test-time augmentation ("flip"; "none")
+    # fp32 | bf16 (training forward passes under bfloat16 autocast) | auto (bf16 where the
+    # device computes it natively: profond.train.device.native_bf16)
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         check_train_config(self)
@@ -88,7 +90,7 @@ def check_train_config(config: TrainConfig) -> None:
     check_int("threads", config.threads, minimum=1, optional=True)
     check_bool("compile", config.compile)
     check_float("label_smoothing", config.label_smoothing, minimum=0, below=1)
-    check_float("ema", config.ema, positive=True, below=1, optional=True)
+    check_float("ema", config.ema, minimum=0, below=1, optional=True)
     if config.tta is not None:
         check_choice("tta", config.tta, TTA_MODES, what="test-time augmentation")
     check_choice("precision", config.precision, PRECISIONS)

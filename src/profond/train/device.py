@@ -33,6 +33,38 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices in hardware.
+
+    A CUDA GPU that supports bfloat16 (Ampere and later), or a CPU with the AVX512-BF16 or
+    AMX-BF16 instructions (read from ``/proc/cpuinfo``, so only on Linux). Elsewhere bfloat16
+    is emulated and slower than float32.
+    """
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return set()
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"fp32"`` or ``"bf16"``: ``"auto"`` is bf16 where :func:`native_bf16`, else fp32."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
 # Floating-point operations of one training step (forward + backward ≈ 3 forwards) that make
 # one more CPU thread worth it. Below that, threads spend longer waiting for each other than
 # computing, and on a busy machine a single preempted thread stalls every operation: a digits

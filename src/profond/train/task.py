@@ -46,6 +46,8 @@ class Task:
         supports_onnx: the model can be exported to ONNX and served by onnxruntime.
         supports_gradcam: predictions can be explained (Grad-CAM or saliency).
         supports_generate: ``profond generate`` draws samples from the model.
+        bf16_validation: with ``precision`` bf16, validation passes run under the same
+            bfloat16 autocast as training (the test evaluation stays in float32).
         main_metric: the logged metric that says how good a trained model is (a key of the
             test or final metrics, e.g. ``"test_accuracy"``); runs are compared on it.
         main_metric_greater_is_better: True when a larger ``main_metric`` is better.
@@ -65,6 +67,7 @@ class Task:
     supports_onnx = True
     supports_gradcam = False
     supports_generate = False
+    bf16_validation = False
 
     def __init__(self, data: DataBundle) -> None:
         self.data = data

@@ -16,7 +16,7 @@ from profond.errors import ProfondError
 from profond.train.callbacks import Callback, EarlyStopping, WeightAverage
 from profond.train.checkpoint import Checkpoint
 from profond.train.config import TrainConfig
-from profond.train.device import auto_threads, pick_device
+from profond.train.device import auto_threads, pick_device, resolve_precision
 from profond.train.distributed import DistContext, local_device
 from profond.train.optim import lr_factor
 from profond.train.task import Task
@@ -79,7 +79,8 @@ class Trainer:
         self.threads: int | None = None  # CPU threads used (None on a GPU)
         self._augment = get_augmentation(config.augment) if config.augment else None
         self._typical_loss = math.inf  # running average of the batch loss
-        self._bf16 = config.precision == "bf16"  # matmuls and convolutions in bfloat16
+        self.precision = resolve_precision(config.precision, self.device)  # fp32 | bf16
+        self._bf16 = self.precision == "bf16"  # matmuls and convolutions in bfloat16
 
     @property
     def own_callbacks(self) -> list[Callback]:
@@ -180,11 +181,14 @@ class Trainer:
             train_model, task, self.optimizers, base_lrs, x_train, y_train, epoch
         )
         self.model.eval()
-        val = (
-            task.evaluate(self.evaluation_model, data.x_val, data.y_val, self.config.batch_size)
-            if len(data.x_val)
-            else {}
-        )
+        val: dict[str, float] = {}
+        if len(data.x_val):
+            with torch.autocast(
+                self.device.type, torch.bfloat16, enabled=self._bf16 and task.bf16_validation
+            ):
+                val = task.evaluate(
+                    self.evaluation_model, data.x_val, data.y_val, self.config.batch_size
+                )
         logs = {"train_loss": train_loss, **{f"val_{k}": v for k, v in val.items()}}
         logs["lr"] = self.optimizers[0].param_groups[0]["lr"]
         logs["epoch_time_s"] = time.perf_counter() - start

@@ -26,6 +26,7 @@ class ClassificationTask(Task):
     output_kind = "classes"
     supports_drift = True
     supports_gradcam = True
+    bf16_validation = True  # class probabilities are computed in float32 from the logits
     main_metric, main_metric_greater_is_better = "test_accuracy", True
     monitor = "loss"
     monitor_mode = "min"
@@ -66,9 +67,9 @@ class ClassificationTask(Task):
         out = []
         for i in range(0, len(x), step):
             xb = x[i : i + step].to(device)
-            probs = F.softmax(model(xb), dim=1)
+            probs = F.softmax(model(xb).float(), dim=1)
             if flip:
-                probs = 0.5 * (probs + F.softmax(model(xb.flip(-1)), dim=1))
+                probs = 0.5 * (probs + F.softmax(model(xb.flip(-1)).float(), dim=1))
             out.append(probs.cpu())
         return torch.cat(out) if out else torch.empty(0, self.data.num_classes)
 

@@ -9,7 +9,7 @@ the main class only, ``(N,)``, so evaluation is the classification task's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -50,7 +50,8 @@ class MultitaskTask(ClassificationTask):
         logits, known = model(x), main != UNLABELLED
         # a batch may hold no labelled example: its main loss is then zero, not NaN
         loss = F.cross_entropy(logits[known], main[known]) if known.any() else logits.sum() * 0
-        config = getattr(model, "config", None)
+        config: Any = getattr(model, "config", None)
         if getattr(config, "aux_classes", 0):
-            loss = loss + config.aux_weight * F.cross_entropy(model.aux_logits(x), aux)
+            aux_logits = model.aux_logits(x)  # type: ignore[operator]  # the multitask MLP's
+            loss = loss + config.aux_weight * F.cross_entropy(aux_logits, aux)
         return loss
