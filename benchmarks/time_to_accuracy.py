@@ -88,12 +88,12 @@ def run_plain(model: torch.nn.Module, config: Any, data: Any, race: Race) -> Non
     """The loop a person writes: shuffle, augment, forward, loss, backward, step, schedule,
     with torch's own weight average (``AveragedModel``) and flip TTA when the recipe has them.
     No validation split is evaluated (profond's Trainer evaluates one after every epoch)."""
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    from torch.optim.swa_utils import AveragedModel
 
     optimizer = build_optimizer(model.parameters(), config)
     augment = get_augmentation(config.augment) if config.augment else None
     average = (
-        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+        AveragedModel(model, multi_avg_fn=_ema_with_warmup(config.ema), use_buffers=True)
         if config.ema
         else None
     )
@@ -126,6 +126,23 @@ def run_plain(model: torch.nn.Module, config: Any, data: Any, race: Race) -> Non
                                for j in range(0, len(data.x_test), 512)])  # fmt: skip
         if race.epoch_done(spent, (probs.argmax(1) == data.y_test).float().mean().item()):
             return
+
+
+def _ema_with_warmup(decay: float) -> Callable[..., None]:
+    """The moving average profond's Trainer keeps: decay ``min(decay, (1 + n) / (10 + n))``
+    after ``n`` updates, so that the first random weights fade at once."""
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: Any) -> None:
+        step = int(n)
+        floats = [(a, c) for a, c in zip(averaged, current, strict=True) if a.is_floating_point()]
+        if not floats:  # a group of integer buffers (batch norm's counters): copied
+            for a, c in zip(averaged, current, strict=True):
+                a.copy_(c)
+            return
+        weight = 1.0 - min(decay, (1 + step) / (10 + step))
+        torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], weight)
+
+    return update
 
 
 def _probs(model: torch.nn.Module, x: torch.Tensor, flip: bool) -> torch.Tensor:
