@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd
 
 # imported by name: mypy sees the attribute mlflow.pyfunc as mlflow's lazy loader
 from mlflow.pyfunc import PythonModel
@@ -36,12 +37,13 @@ class ProfondPyfunc(PythonModel):
 
         self.predictor = Predictor(load_model(context.artifacts[ARTIFACT]))
 
-    # model_input is left without a type hint: MLflow would validate inputs against it, and
-    # profond validates raw input itself (one place, one error type).
-    def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]  # noqa: ANN001
+    # model_input is typed as a DataFrame, a type MLflow infers no schema from: it then neither
+    # validates nor converts the input (profond validates raw input itself, in one place with
+    # one error type) and does not warn, at every logging, that the hint is missing.
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> Any:
         """Formatted predictions of raw inputs, one row per input (see the module docstring)."""
-        import pandas as pd
-
         predictor = self.predictor
         if predictor.input_kind == "text":
             x = predictor.prepare_texts(_texts(model_input), MAX_ROWS)
