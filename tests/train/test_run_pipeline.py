@@ -262,3 +262,7 @@ def test_the_resnet_default_recipe_runs_end_to_end_and_predicts_as_it_was_tested
         want = (model(x).softmax(1) + model(x.flip(-1)).softmax(1)) / 2
     got = np.array([p["probabilities"] for p in answer])
     np.testing.assert_allclose(got, want.numpy(), atol=1e-4)
+    from profond.inference.evaluate import evaluate_run
+
+    rescored = evaluate_run(outcome.run_id)["metrics"]  # `profond evaluate`: the same TTA
+    assert rescored["test_accuracy"] == pytest.approx(outcome.metrics["test_accuracy"])

@@ -61,6 +61,7 @@ def evaluate_run(
     reliability diagram and the precision-recall curves are written there as PNG and logged
     to the run under ``evaluation/``.
     """
+    from profond.compress.onnx_export import served_model
     from profond.data.registry import get_dataset
     from profond.track.resolve import resolve_run
     from profond.track.runs import load_run_model
@@ -77,17 +78,12 @@ def evaluate_run(
 
         bundle = class_subset(bundle, [int(c) for c in classes])
     task = task_class(card.task)(bundle)
-    if card.extra.get("tta"):  # evaluated as at training: with its test-time augmentation
-        import torch
-
-        from profond.train.config import TrainConfig
-
-        task.setup(TrainConfig(tta=card.extra["tta"]), torch.device("cpu"))
-    metrics = task.evaluate(loaded.model, bundle.x_test, bundle.y_test, 512)
+    model = served_model(loaded)  # with the test-time augmentation it was tested with
+    metrics = task.evaluate(model, bundle.x_test, bundle.y_test, 512)
     result: dict[str, Any] = {"run_id": run_id, "model": card.family, "data": card.data}
     result["metrics"] = {f"test_{k}": v for k, v in metrics.items()}
     if task.output_kind == "classes":
-        result.update(_class_report(task, loaded.model, bundle, outdir))
+        result.update(_class_report(task, model, bundle, outdir))
         if outdir is not None:
             result["calibration"]["logged"] = _log_figures(run_id, uri, outdir)
     return result

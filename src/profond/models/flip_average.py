@@ -36,8 +36,9 @@ class FlipAveraged(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         both = torch.stack(
             [
-                torch.log_softmax(self.model(x), dim=1),
-                torch.log_softmax(self.model(x.flip(-1)), dim=1),
+                # in float32 even under bfloat16 autocast, which keeps log_softmax in bf16
+                torch.log_softmax(self.model(x).float(), dim=1),
+                torch.log_softmax(self.model(x.flip(-1)).float(), dim=1),
             ]
         )  # (2, B, K)
         return torch.logsumexp(both, dim=0) - math.log(2.0)  # log of the mean probability

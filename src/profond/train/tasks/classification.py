@@ -61,16 +61,16 @@ class ClassificationTask(Task):
         With ``config.tta == "flip"`` and images ``(N, C, H, W)``, the mean of the
         probabilities of each image and of its left-right mirror image.
         """
+        from profond.models.flip_average import with_test_time_augmentation
+
         device = next(model.parameters()).device
         step = max(batch_size, 512)  # no gradients: larger batches are faster
-        flip = self.config is not None and self.config.tta == "flip" and x.dim() == 4
+        tta = self.config.tta if self.config is not None else None
+        model = with_test_time_augmentation(model, tta, x.dim() - 1)  # as inference runs it
         out = []
         for i in range(0, len(x), step):
             xb = x[i : i + step].to(device)
-            probs = F.softmax(model(xb).float(), dim=1)
-            if flip:
-                probs = 0.5 * (probs + F.softmax(model(xb.flip(-1)).float(), dim=1))
-            out.append(probs.cpu())
+            out.append(F.softmax(model(xb).float(), dim=1).cpu())
         return torch.cat(out) if out else torch.empty(0, self.data.num_classes)
 
     @torch.no_grad()
